@@ -1,0 +1,147 @@
+"""The automatic timeline: who created, changed, moved, archived or deleted each record.
+
+Signal receivers compare a record with its stored row and write one ``TimelineEntry`` per
+changed field into the record's own app, plus a ``StageChange`` when the pipeline stage
+moves. Bulk ``QuerySet.update`` bypasses signals; services therefore save records one by
+one when a change must appear in the timeline.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models.signals import post_delete, post_save, pre_save
+from django.dispatch import receiver
+
+from crm.kit.current_user import get_current_user
+from crm.kit.models import Record, TimelineAction
+from crm.kit.registry import app_has_kit, kit_model
+
+_OLD_VALUES = "_timeline_old_values"
+
+
+def tracked_fields(model: type[Record]) -> list[models.Field]:
+    return [
+        field
+        for field in model._meta.concrete_fields
+        if (not field.primary_key and field.name not in model.timeline_ignored_fields)
+        or field.name == "deleted_at"
+    ]
+
+
+def display_value(field: models.Field, raw: Any) -> str:
+    """A value as a person reads it: related records by name, choices by label."""
+    if raw is None or raw == "":
+        return ""
+    if field.is_relation:
+        related = field.related_model._base_manager.filter(pk=raw).first()
+        return str(related) if related is not None else f"#{raw}"
+    if field.choices:
+        return str(dict(field.flatchoices).get(raw, raw))
+    if isinstance(field, models.DecimalField):
+        return f"{Decimal(raw):.{field.decimal_places}f}"
+    return str(raw)
+
+
+def _is_tracked(sender: Any, instance: Any, raw: bool = False) -> bool:
+    return (
+        not raw
+        and isinstance(instance, Record)
+        and not sender._meta.abstract
+        and app_has_kit(sender._meta.app_label)
+    )
+
+
+@receiver(pre_save, dispatch_uid="crm_kit_timeline_pre_save")
+def remember_old_values(sender: Any, instance: Any, raw: bool = False, **kwargs: Any) -> None:
+    if not _is_tracked(sender, instance, raw) or instance._state.adding or instance.pk is None:
+        return
+    attnames = [field.attname for field in tracked_fields(sender)]
+    old = sender._base_manager.filter(pk=instance.pk).values(*attnames).first()
+    setattr(instance, _OLD_VALUES, old)
+
+
+def _entry(instance: Record, action: str, **values: Any) -> models.Model:
+    entry_model = kit_model(instance._meta.app_label, "TimelineEntry")
+    return entry_model(
+        record_type=ContentType.objects.get_for_model(type(instance)),
+        record_id=instance.pk,
+        record_repr=str(instance)[:200],
+        action=action,
+        actor=get_current_user(),
+        **values,
+    )
+
+
+def _record_stage_move(instance: Record, old_stage_id: Any, new_stage_id: Any) -> None:
+    stage_change_model = kit_model(instance._meta.app_label, "StageChange")
+    stage_change_model.objects.create(
+        record_type=ContentType.objects.get_for_model(type(instance)),
+        record_id=instance.pk,
+        from_stage_id=old_stage_id,
+        to_stage_id=new_stage_id,
+        changed_by=get_current_user(),
+    )
+
+
+@receiver(post_save, dispatch_uid="crm_kit_timeline_post_save")
+def record_save(
+    sender: Any, instance: Any, created: bool, raw: bool = False, **kwargs: Any
+) -> None:
+    if not _is_tracked(sender, instance, raw):
+        return
+    stage_field = sender.pipeline_stage_field
+    stage_attname = sender._meta.get_field(stage_field).attname if stage_field else None
+    if created:
+        entries = [_entry(instance, TimelineAction.CREATED)]
+        if stage_attname and getattr(instance, stage_attname) is not None:
+            _record_stage_move(instance, None, getattr(instance, stage_attname))
+        kit_model(sender._meta.app_label, "TimelineEntry").objects.bulk_create(entries)
+        return
+    old = getattr(instance, _OLD_VALUES, None)
+    if old is None:
+        return
+    update_fields = kwargs.get("update_fields")
+    entries = []
+    for field in tracked_fields(sender):
+        if update_fields is not None and field.name not in update_fields:
+            continue
+        before, after = old[field.attname], getattr(instance, field.attname)
+        if before == after:
+            continue
+        if field.name == "deleted_at":
+            action = TimelineAction.RESTORED if after is None else TimelineAction.ARCHIVED
+            entries.append(_entry(instance, action))
+            continue
+        action = TimelineAction.CHANGED
+        if field.attname == stage_attname:
+            action = TimelineAction.MOVED
+            _record_stage_move(instance, before, after)
+        entries.append(
+            _entry(
+                instance,
+                action,
+                field=field.name,
+                old_value=display_value(field, before),
+                new_value=display_value(field, after),
+            )
+        )
+    kit_model(sender._meta.app_label, "TimelineEntry").objects.bulk_create(entries)
+    delattr(instance, _OLD_VALUES)
+
+
+@receiver(post_delete, dispatch_uid="crm_kit_timeline_post_delete")
+def record_delete(sender: Any, instance: Any, **kwargs: Any) -> None:
+    if _is_tracked(sender, instance):
+        _entry(instance, TimelineAction.DELETED).save()
+
+
+def timeline_for(record: Record) -> models.QuerySet:
+    """The timeline of one record, newest first."""
+    entry_model = kit_model(record._meta.app_label, "TimelineEntry")
+    return entry_model.objects.filter(
+        record_type=ContentType.objects.get_for_model(type(record)), record_id=record.pk
+    ).select_related("actor")

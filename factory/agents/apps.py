@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class AgentsConfig(AppConfig):
+    name = "factory.agents"
+    label = "agents"
+    verbose_name = "Agents"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,1 @@
+"""Scripted scenarios that drive the real harness offline: demos, the bench, tests."""

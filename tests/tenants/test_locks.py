@@ -1,0 +1,77 @@
+"""The deploy lock: one schema change at a time, on SQLite (file lock) and PostgreSQL
+(advisory lock); a deploy that cannot get it changes nothing."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from factory.tenants.locks import DeployLockBusy, deploy_lock
+from factory.tenants.models import ReleaseStatus, Tenant, TenantBackup, TenantRelease
+from factory.tenants.services import release_deploy
+
+
+@pytest.mark.django_db  # on PostgreSQL the lock lives on a connection of its own
+def test_a_second_holder_waits_and_is_told_why() -> None:
+    with (
+        deploy_lock(timeout=0),
+        pytest.raises(DeployLockBusy, match="Another deploy or rollback is running"),
+        deploy_lock(timeout=0.3),
+    ):
+        pytest.fail("two holders at once")
+    with deploy_lock(timeout=0):
+        pass  # released: the next deploy gets it at once
+
+
+@pytest.mark.django_db
+def test_the_lock_serialises_threads() -> None:
+    order: list[str] = []
+    inside = threading.Event()
+    release = threading.Event()
+
+    def first() -> None:
+        with deploy_lock(timeout=5):
+            order.append("first in")
+            inside.set()
+            release.wait(5)
+            order.append("first out")
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    inside.wait(5)
+    waiter = threading.Thread(target=lambda: _hold(order))
+    waiter.start()
+    release.set()
+    thread.join()
+    waiter.join()
+    assert order == ["first in", "first out", "second in"]
+
+
+def _hold(order: list[str]) -> None:
+    with deploy_lock(timeout=5):
+        order.append("second in")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_deploy_that_cannot_get_the_lock_changes_nothing(settings) -> None:
+    settings.FACTORY_DEPLOY_LOCK_TIMEOUT = 0.2
+    tenant = Tenant.objects.create(slug="locked", name="Locked")
+    live = TenantRelease.objects.create(
+        tenant=tenant, number=1, status=ReleaseStatus.LIVE, spec={}, check_report={"ok": True}
+    )
+    candidate = TenantRelease.objects.create(
+        tenant=tenant,
+        number=2,
+        status=ReleaseStatus.PREVIEW,
+        base_release=live,
+        spec={},
+        check_report={"ok": True},
+    )
+    with deploy_lock(timeout=0), pytest.raises(DeployLockBusy):
+        release_deploy(tenant=tenant)
+    statuses = dict(TenantRelease.objects.values_list("number", "status"))
+    assert statuses == {1: "live", 2: "preview"}
+    assert not TenantBackup.objects.exists()
+    candidate.refresh_from_db()
+    assert candidate.deployed_at is None
