@@ -23,7 +23,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ValidationError
 
-from factory.agents.budgets import budget_stop, cost_unknown_note, run_cost_note_record
+from factory.agents.budgets import budget_stop, run_cost_basis_record
 from factory.agents.models import AgentRun, AgentRunStatus, AgentTurn
 from factory.agents.roles import FINISH_TOOL, RoleDefinition, role_definition
 from factory.agents.selectors import (
@@ -84,9 +84,8 @@ class AgentHarness:
             return run
         # An unpriced model runs with its cost unknown (recorded as $0 with a note) rather
         # than failing: self-hosted servers have no price, and tokens and turns stay capped.
-        run_cost_note_record(
-            run=run, note=cost_unknown_note(provider=self.provider, prices=self.prices)
-        )
+        # The note (or "no model called") keeps that $0 from being shown as a model's cost.
+        run_cost_basis_record(run=run, provider=self.provider, prices=self.prices)
         try:
             if self.definition.structured:
                 return self._answer_structured()

@@ -173,6 +173,7 @@ def demo_command(options: dict, stdout: TextIO, stderr: TextIO) -> int:
             from factory.tenants.selectors import tenant_get
 
             tenant = tenant_get(slug=slug)
+            assert tenant is not None, "a deployed demo request has its tenant"
             _say(stdout, f"The demo tenant {slug} is already built; reusing it (--fresh rebuilds).")
             api_key = demo_api_key(tenant=tenant, builder=builder)
             _print_ready(
@@ -208,8 +209,10 @@ def _build_and_deploy(
 ) -> int:
     from django.conf import settings
 
+    from factory.agents.budgets import runs_cost_shown
     from factory.pipeline.models import RequestState
     from factory.pipeline.scenarios import change_request_wait, scenario_run
+    from factory.pipeline.selectors import change_request_runs
     from factory.pipeline.services import change_request_deploy_request, request_usage
     from factory.pipeline.tasks import steps_send
 
@@ -242,15 +245,16 @@ def _build_and_deploy(
         )
         return EXIT_FAILED
     usage = request_usage(change_request)
+    cost = runs_cost_shown(change_request_runs(change_request=change_request))
     tasks = list(change_request.tasks.order_by("position"))
     _say(
         stdout,
         f"Plan: {len(tasks)} tasks in {change_request.wave} waves "
         f"({', '.join(f'{task.key} (wave {task.wave})' for task in tasks)}); "
         f"{usage['runs']} agent runs, {usage['turns']} turns, {usage['input_tokens']:,} input "
-        f"and {usage['output_tokens']:,} output tokens, ${usage['cost']:.4f}"
+        f"and {usage['output_tokens']:,} output tokens, {cost}"
         + (
-            " (tokens counted offline when the session was recorded: no model was called)."
+            " (tokens counted offline when the session was recorded)."
             if config.get("kind")
             else "."
         ),
@@ -265,5 +269,6 @@ def _build_and_deploy(
     if change_request.state != RequestState.DEPLOYED:
         stderr.write(f"The deploy did not complete: {change_request.error or 'timed out.'}")
         return EXIT_FAILED
+    assert change_request.release is not None, "a deployed request has its release"
     _say(stdout, f"Release {change_request.release.number} deployed.")
     return EXIT_OK

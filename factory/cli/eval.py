@@ -1,8 +1,10 @@
 """``factory eval --cases DIR --tries K``: run eval cases through the real pipeline.
 
-Prints, per case, pass@1, pass^k, tokens, cost and time, and the checks that failed.
+Prints, per case, pass@1, pass^k, tokens, time and cost, and the checks that failed.
 Offline (the default) each case plays its hand-authored script: the figures check the
-harness, not a model, and the output says so. ``--live`` uses the configured provider.
+harness, not a model, and the output says so (the cost reads "scripted — no model
+called"). ``--live`` uses the configured provider; a model with no price has its cost
+unknown, never $0 (in JSON: ``cost_usd`` null and ``cost_note`` saying why).
 Exit code 0 when every case passed every try, 1 otherwise, 2 when refused.
 """
 
@@ -57,7 +59,9 @@ def _as_data(outcome: Any, tries: int) -> dict[str, Any]:
         f"pass^{tries}": round(outcome.pass_hat(tries), 3),
         "input_tokens": totals["input_tokens"],
         "output_tokens": totals["output_tokens"],
-        "cost_usd": str(totals["cost"]),
+        "cost_usd": None if totals["cost"].amount is None else str(totals["cost"].amount),
+        "cost_note": totals["cost"].note,
+        "cost_text": str(totals["cost"]),
         "seconds": round(totals["seconds"], 1),
         "failures": [item.failures for item in outcome.tries if not item.passed],
     }
@@ -129,7 +133,7 @@ def eval_command(options: dict, stdout: TextIO, stderr: TextIO) -> int:
 def _print_table(stdout: TextIO, results: list[dict[str, Any]], tries: int) -> None:
     header = (
         f"{'case':<18} {'tries':>5} {'pass@1':>7} {'pass^' + str(tries):>7} "
-        f"{'in tok':>9} {'out tok':>8} {'cost $':>9} {'time s':>7}"
+        f"{'in tok':>9} {'out tok':>8} {'time s':>7}  cost"
     )
     stdout.write("")
     stdout.write(header)
@@ -141,7 +145,7 @@ def _print_table(stdout: TextIO, results: list[dict[str, Any]], tries: int) -> N
         stdout.write(
             f"{item['case']:<18} {item['tries']:>5} {item['pass@1']:>7.2f} "
             f"{item[f'pass^{tries}']:>7.2f} {item['input_tokens']:>9,} {item['output_tokens']:>8,} "
-            f"{item['cost_usd']:>9} {item['seconds']:>7.1f}"
+            f"{item['seconds']:>7.1f}  {item['cost_text']}"
         )
     for item in results:
         for number, failures in enumerate(item["failures"], start=1):

@@ -22,6 +22,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
+from factory.agents.budgets import run_cost_note, run_cost_shown, runs_cost_shown, turn_cost_shown
 from factory.pipeline import services
 from factory.pipeline.forms import AnswersForm, ChangeRequestForm, SpecUploadForm
 from factory.pipeline.models import ChangeRequest, RequestState
@@ -213,6 +214,7 @@ class ChangeRequestAdmin(admin.ModelAdmin):
         )
         if request.method == "POST" and form.is_valid():
             try:
+                assert form.spec is not None, "a valid form has loaded its spec"
                 change_request, steps = services.change_request_create_from_spec(
                     tenant=form.cleaned_data["tenant"],
                     builder=request.user,
@@ -236,13 +238,18 @@ class ChangeRequestAdmin(admin.ModelAdmin):
         change_request = self._visible(request, object_id)
         questions = services.open_questions(change_request)
         answered = change_request.questions.filter(answer__isnull=False).select_related("answer")
+        agent_runs = list(
+            change_request_runs(change_request=change_request).prefetch_related("turns")
+        )
         runs = [
             {
                 "run": run,
                 "slot": run.pipeline_step.slot,
+                "cost": run_cost_shown(run),
+                "cost_note": run_cost_note(run),
                 "turns": [_turn_view(t) for t in run.turns.all()],
             }
-            for run in change_request_runs(change_request=change_request).prefetch_related("turns")
+            for run in agent_runs
         ]
         working = (
             change_request.state in _WORKING_STATES
@@ -258,6 +265,7 @@ class ChangeRequestAdmin(admin.ModelAdmin):
             tasks=change_request.tasks.order_by("position"),
             runs=runs,
             usage=services.request_usage(change_request),
+            usage_cost=runs_cost_shown(agent_runs),
             spec_diff=change_request_spec_diff(change_request=change_request),
             code_diff=release_code_diff(release=change_request.release),
             site_url=release_site_url(change_request=change_request, request=request),
@@ -380,7 +388,7 @@ def _turn_view(turn: Any) -> dict[str, Any]:
         "malformed": turn.malformed,
         "input_tokens": turn.input_tokens,
         "output_tokens": turn.output_tokens,
-        "cost": turn.cost,
+        "cost": turn_cost_shown(turn),
         "provider": turn.provider,
         "model": turn.model,
     }

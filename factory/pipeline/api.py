@@ -5,7 +5,9 @@ follow its state, deploy its preview, roll it back. Authentication is the consol
 user token (``Authorization: Token …``) or a session; every query starts from the tenants
 the user builds for (``change_requests_visible``), so another tenant's request answers
 404, exactly like one that does not exist. Views only translate HTTP to services and
-back; refusals come back as 400/409 with the services' sentences.
+back; refusals come back as 400/409 with the services' sentences. A request's ``usage``
+gives its cost as ``cost_usd`` with ``cost_note``: null and a reason when a model has no
+price (never a silent 0), and "replay — no model called" when no model answered.
 """
 
 from __future__ import annotations
@@ -26,9 +28,11 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from factory.agents.budgets import runs_cost_shown
 from factory.pipeline import services
 from factory.pipeline.models import ChangeRequest, PlanTask, Question
 from factory.pipeline.selectors import (
+    change_request_runs,
     change_requests_visible,
     release_site_url,
     tenants_of_builder,
@@ -40,7 +44,8 @@ from factory.tenants.models import Tenant
 
 class AnswerSerializer(serializers.Serializer):
     text = serializers.CharField()
-    source = serializers.CharField()
+    # DRF moves declared fields off the class, so this does not replace Field.source.
+    source = serializers.CharField()  # type: ignore[assignment]
 
 
 class QuestionSerializer(serializers.ModelSerializer):
@@ -90,14 +95,44 @@ class ReleaseSummarySerializer(serializers.Serializer):
     status = serializers.CharField()
 
 
+class UsageSerializer(serializers.Serializer):
+    runs = serializers.IntegerField(help_text="Agent runs of the request so far.")
+    turns = serializers.IntegerField()
+    input_tokens = serializers.IntegerField()
+    output_tokens = serializers.IntegerField()
+    cost_usd = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=6,
+        allow_null=True,
+        help_text=(
+            "What the request's model calls cost, in USD. Null when it is not known (a model "
+            "with no entry in the price table, FACTORY_LLM_PRICES): cost_note then says "
+            "which model. An unknown cost is never given as 0."
+        ),
+    )
+    cost_note = serializers.CharField(
+        allow_blank=True,
+        help_text=(
+            "Why cost_usd is null, e.g. 'cost unknown (model llama3.1:8b has no price)', or "
+            "why it is not a model's cost, e.g. 'replay — no model called' (replayed or "
+            "scripted answers cost nothing); empty when cost_usd is what the models cost."
+        ),
+    )
+
+
 class ChangeRequestSerializer(serializers.ModelSerializer):
-    tenant = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    builder = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    tenant: serializers.SlugRelatedField[Tenant] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
+    builder: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
     progress = serializers.IntegerField(read_only=True)
     release = serializers.SerializerMethodField()
     preview_url = serializers.SerializerMethodField()
     tasks = PlanTaskSerializer(many=True, read_only=True)
     open_questions = serializers.SerializerMethodField()
+    usage = serializers.SerializerMethodField()
 
     class Meta:
         model = ChangeRequest
@@ -120,6 +155,7 @@ class ChangeRequestSerializer(serializers.ModelSerializer):
             "tasks",
             "release",
             "preview_url",
+            "usage",
             "confirm_destructive",
             "created_at",
             "updated_at",
@@ -137,6 +173,21 @@ class ChangeRequestSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.IntegerField())
     def get_open_questions(self, change_request: ChangeRequest) -> int:
         return len(services.open_questions(change_request))
+
+    @extend_schema_field(UsageSerializer())
+    def get_usage(self, change_request: ChangeRequest) -> dict[str, Any]:
+        usage = services.request_usage(change_request)
+        cost = runs_cost_shown(change_request_runs(change_request=change_request))
+        return UsageSerializer(
+            {
+                "runs": usage["runs"],
+                "turns": usage["turns"],
+                "input_tokens": usage["input_tokens"],
+                "output_tokens": usage["output_tokens"],
+                "cost_usd": cost.amount,
+                "cost_note": cost.note,
+            }
+        ).data
 
 
 class ChangeRequestCreateSerializer(serializers.Serializer):

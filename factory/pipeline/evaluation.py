@@ -7,7 +7,8 @@ the case's hand-authored script (scripted provider): the figures then check the 
 the pipeline and the compiler, not a model. With ``live`` the configured provider answers
 and the figures measure the model. Per case: pass@1 (the share of tries that pass) and
 pass^k (the chance that k tries in a row all pass, estimated from the tries), tokens, cost
-and time.
+and time. The cost is a ``CostShown``: offline it says "scripted — no model called", and a
+model with no price leaves it unknown rather than $0.
 
 Acceptance checks (one mapping each):
 ``{entity: Name}``, ``{field: Entity.name, type: t}``, ``{relation: Entity.name, target:
@@ -22,12 +23,13 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from math import comb
 from typing import Any
 
+from factory.agents.budgets import CostShown, runs_cost_shown
 from factory.pipeline.models import ChangeRequest, RequestState
 from factory.pipeline.scenarios import Scenario, scenario_run
+from factory.pipeline.selectors import change_request_runs
 from factory.pipeline.services import request_usage
 from factory.spec.models import AppSpec, EntitySpec
 
@@ -194,7 +196,7 @@ class TryOutcome:
     failures: list[str]
     input_tokens: int = 0
     output_tokens: int = 0
-    cost: Decimal = Decimal(0)
+    cost: CostShown = field(default_factory=CostShown)
     seconds: float = 0.0
 
 
@@ -224,7 +226,7 @@ class CaseOutcome:
         return {
             "input_tokens": sum(item.input_tokens for item in self.tries),
             "output_tokens": sum(item.output_tokens for item in self.tries),
-            "cost": sum((item.cost for item in self.tries), Decimal(0)),
+            "cost": sum((item.cost for item in self.tries), CostShown()),
             "seconds": sum(item.seconds for item in self.tries),
         }
 
@@ -275,6 +277,7 @@ def eval_try(
             )
             spec = None
         else:
+            assert change_request.release is not None, "a request in preview has its release"
             spec = AppSpec.model_validate(change_request.release.spec)
         failures += (
             acceptance_failures(scenario.checks, spec=spec, release=change_request.release)
@@ -287,7 +290,7 @@ def eval_try(
             failures=failures,
             input_tokens=usage["input_tokens"],
             output_tokens=usage["output_tokens"],
-            cost=usage["cost"],
+            cost=runs_cost_shown(change_request_runs(change_request=change_request)),
             seconds=seconds,
         )
     finally:

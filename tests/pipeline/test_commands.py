@@ -46,8 +46,16 @@ def test_eval_reports_pass_rates_tokens_cost_and_time_per_case(tmp_path, spec_on
 
     assert code == 1  # a case failed
     assert out.startswith("OFFLINE: each case plays its hand-authored script")
-    assert re.search(r"case\s+tries\s+pass@1\s+pass\^2\s+in tok\s+out tok\s+cost \$\s+time s", out)
-    assert re.search(r"^bikes\s+2\s+1\.00\s+1\.00\s+[1-9][\d,]*\s+[1-9][\d,]*\s+0\s", out, re.M)
+    assert re.search(
+        r"case\s+tries\s+pass@1\s+pass\^2\s+in tok\s+out tok\s+time s  cost$", out, re.M
+    )
+    # Offline no model answers: the cost says so instead of a model's $0.
+    assert re.search(
+        r"^bikes\s+2\s+1\.00\s+1\.00\s+[1-9][\d,]*\s+[1-9][\d,]*\s+\d+\.\d  "
+        r"scripted — no model called$",
+        out,
+        re.M,
+    )
     assert re.search(r"^scooters\s+2\s+0\.00\s+0\.00\s", out, re.M)
     assert "scooters failed try 1:\n  - no entity Scooter" in out
     assert Tenant.objects.count() == 0  # the scratch tenants are removed
@@ -65,6 +73,8 @@ def test_eval_as_json(tmp_path, spec_only_builder):
     assert [(case["case"], case["pass@1"], case["pass^1"]) for case in result["cases"]] == [
         ("bikes", 1.0, 1.0)
     ]
+    case = result["cases"][0]
+    assert (case["cost_usd"], case["cost_note"]) == ("0.000000", "scripted — no model called")
 
 
 @pytest.mark.django_db
@@ -99,6 +109,10 @@ def test_the_demo_builds_deploys_and_serves_the_recruitment_crm_and_says_it_is_a
     assert out.startswith("REPLAY — no model is called.")
     assert "hand-authored, scripted session" in out
     assert "The analyst asks 5 question(s); the simulated builder answers:" in out
+    assert (
+        "output tokens, replay — no model called (tokens counted offline when the session was "
+        "recorded)." in out
+    )
     assert "Release 1 deployed." in out
     for line in (
         "  Builders' console: http://localhost:8000/admin/",
