@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import django_filters
 from django.apps import apps
@@ -35,12 +35,12 @@ from rest_framework.validators import UniqueValidator
 from crm.kit.current_user import acting_as
 from crm.kit.fields import ChoiceListField, MultipleChoiceListField, choice_list_options
 from crm.kit.models import AbstractChoiceList, Record, TargetedMixin
-from crm.kit.permissions import DELETE
+from crm.kit.permissions import ARCHIVE
 
 # Re-exported: ``crm.kit.api`` is where apps look for the API's building blocks.
 from crm.kit.permissions import ModelPermissions as ModelPermissions
 from crm.kit.registry import kit_model
-from crm.kit.roles import records_visible_to, user_limited_to_own_records
+from crm.kit.roles import record_owner_check, records_visible_to, user_limited_to_own_records
 from crm.kit.services import (
     ChoiceListInUse,
     choice_list_delete,
@@ -155,7 +155,7 @@ class TagNamesField(serializers.Field):
         prefetched = getattr(instance, PREFETCHED.format(self.source), None)
         if prefetched is not None:
             return prefetched
-        links = getattr(instance, self.source)
+        links = getattr(instance, self.source)  # type: ignore[arg-type]  # set once bound
         if self.source in getattr(instance, "_prefetched_objects_cache", {}):
             return links.all()  # prefetched the usual way ("tagged_items__tag")
         return links.select_related("tag")
@@ -166,7 +166,8 @@ class TagNamesField(serializers.Field):
     def to_internal_value(self, data: Any) -> list[models.Model]:
         if not isinstance(data, list) or not all(isinstance(name, str) for name in data):
             raise serializers.ValidationError("Send tags as a list of tag names.")
-        tag_model = kit_model(self.parent.Meta.model._meta.app_label, "Tag")
+        # The parent is the record's ModelSerializer.
+        tag_model = kit_model(self.parent.Meta.model._meta.app_label, "Tag")  # type: ignore[attr-defined]
         tags = {tag.name: tag for tag in tag_model.objects.filter(name__in=data)}
         unknown = sorted(set(data) - set(tags))
         if unknown:
@@ -195,11 +196,12 @@ class RecordTypeField(serializers.ChoiceField):
             (name, model._meta.verbose_name) for name, model in self.models_by_name.items()
         ]
 
-    def to_internal_value(self, data: Any) -> ContentType:
+    # A choice of names in the API, a ContentType once validated (hence the overrides).
+    def to_internal_value(self, data: Any) -> ContentType:  # type: ignore[override]
         name = super().to_internal_value(data)
         return ContentType.objects.get_for_model(self.models_by_name[name])
 
-    def to_representation(self, value: ContentType) -> str:
+    def to_representation(self, value: ContentType) -> str:  # type: ignore[override]
         return value.model
 
 
@@ -219,7 +221,7 @@ class KitModelSerializer(serializers.ModelSerializer):
     normalisers: Mapping[str, Callable[[Any], Any]] = {}
 
     @classmethod
-    def many_init(cls, *args: Any, **kwargs: Any) -> serializers.ListSerializer:
+    def many_init(cls, *args: Any, **kwargs: Any) -> serializers.BaseSerializer:
         serializer = super().many_init(*args, **kwargs)
         if type(serializer) is serializers.ListSerializer:
             serializer.__class__ = PrefetchedListSerializer
@@ -252,7 +254,7 @@ class KitModelSerializer(serializers.ModelSerializer):
         return field_class, field_kwargs
 
     def to_internal_value(self, data: Any) -> Any:
-        if self.normalisers and isinstance(data, Mapping):
+        if self.normalisers and isinstance(data, dict):  # a dict or a QueryDict
             data = data.copy()
             for name, normalise in self.normalisers.items():
                 if isinstance(data.get(name), str):
@@ -272,7 +274,8 @@ class KitModelSerializer(serializers.ModelSerializer):
                 and queryset is not None
                 and issubclass(queryset.model, Record)
             ):
-                related.queryset = records_visible_to(user, queryset)
+                # drf-stubs type RelatedField.queryset as a manager descriptor.
+                related.queryset = records_visible_to(user, queryset)  # type: ignore[arg-type]
         return fields
 
     @property
@@ -283,7 +286,8 @@ class KitModelSerializer(serializers.ModelSerializer):
 
 
 class RecordSerializer(KitModelSerializer):
-    """Base serializer of a record: read-only stamps, owner defaulting to the request's user,
+    """Base serializer of a record: read-only stamps, owner defaulting to the request's user
+    (a user limited to their own records may not choose another: ``record_owner_check``),
     tags written through the kit's service when the serializer declares a ``tags`` field."""
 
     record_fields = (
@@ -299,7 +303,10 @@ class RecordSerializer(KitModelSerializer):
         queryset=get_user_model().objects.filter(is_active=True),
         default=serializers.CurrentUserDefault(),
         allow_null=True,
-        help_text="Who owns the record; the requesting user when left out.",
+        help_text=(
+            "Who owns the record; the requesting user when left out. A user limited to their "
+            "own records may only name themselves."
+        ),
     )
     archived_at = serializers.DateTimeField(
         source="deleted_at",
@@ -309,6 +316,14 @@ class RecordSerializer(KitModelSerializer):
 
     class Meta:
         read_only_fields = ("created_at", "created_by", "updated_at", "updated_by")
+
+    def validate_owner(self, owner: Any) -> Any:
+        user = self.request_user
+        if user is not None:
+            record_owner_check(
+                user=user, model=self.Meta.model, owner=owner, creating=self.instance is None
+            )
+        return owner
 
     @transaction.atomic
     def create(self, validated_data: dict[str, Any]) -> Record:
@@ -327,7 +342,19 @@ class RecordSerializer(KitModelSerializer):
         return record
 
 
-class TargetedSerializerMixin(serializers.Serializer):
+if TYPE_CHECKING:
+
+    class _KitSerializerMixinBase(serializers.Serializer):
+        """The serializer mixins below always join a KitModelSerializer: its Meta, its user."""
+
+        Meta: Any
+        request_user: Any
+
+else:
+    _KitSerializerMixinBase = serializers.Serializer
+
+
+class TargetedSerializerMixin(_KitSerializerMixinBase):
     """``target_type`` + ``target_id``: the record a note, task or attachment belongs to."""
 
     target_type = RecordTypeField(
@@ -364,7 +391,7 @@ class TargetedSerializerMixin(serializers.Serializer):
         return attrs
 
 
-class PipelineRecordSerializerMixin(serializers.Serializer):
+class PipelineRecordSerializerMixin(_KitSerializerMixinBase):
     """Pipeline and stage of a record that moves through a pipeline (fields ``pipeline`` and
     the model's ``pipeline_stage_field``).
 
@@ -378,7 +405,8 @@ class PipelineRecordSerializerMixin(serializers.Serializer):
         model = self.Meta.model
         stage_field = model.pipeline_stage_field
         instance = self.instance
-        pipeline, stage = attrs.get("pipeline"), attrs.get(stage_field)
+        pipeline: Any = attrs.get("pipeline")
+        stage: Any = attrs.get(stage_field)
         if instance is not None and pipeline is None and stage is None:
             return attrs
         if pipeline is None and stage is None:
@@ -418,7 +446,7 @@ class PipelineRecordSerializerMixin(serializers.Serializer):
         return attrs
 
 
-class TaskSerializerMixin(serializers.Serializer):
+class TaskSerializerMixin(_KitSerializerMixinBase):
     """Keeps ``completed_at`` in step with the status, as ``tasks_mark_done`` does."""
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -463,7 +491,7 @@ class ChoiceListSerializerMixin(serializers.Serializer):
         return choice_list
 
 
-class PipelineSerializerMixin(serializers.Serializer):
+class PipelineSerializerMixin(_KitSerializerMixinBase):
     """A pipeline with its ``stages`` written as a whole list (see ``pipeline_stages_set``);
     ``entity`` must name a model of the app that moves through a pipeline."""
 
@@ -549,7 +577,7 @@ def record_type_filter(app_label: str, *, field_name: str, targets_only: bool = 
 
     def choices() -> list[tuple[str, str]]:
         return [
-            (model._meta.model_name, str(model._meta.verbose_name))
+            (model._meta.model_name, str(model._meta.verbose_name))  # type: ignore[misc]
             for model in record_models(app_label, targets_only=targets_only)
         ]
 
@@ -596,7 +624,14 @@ def history_visible_to(user: Any, queryset: models.QuerySet) -> models.QuerySet:
     return queryset.filter(visible)
 
 
-class KitViewSetMixin:
+if TYPE_CHECKING:
+    # To the type checker the mixin is the model viewset it always joins.
+    _KitViewSetMixinBase = viewsets.ModelViewSet
+else:
+    _KitViewSetMixinBase = object
+
+
+class KitViewSetMixin(_KitViewSetMixinBase):
     """Acting user, visibility and refusal of deletes that would orphan rows."""
 
     request: Request
@@ -625,7 +660,7 @@ class KitViewSetMixin:
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
         super().perform_update(serializer)
         # The answer must show the rows just written, not the lists prefetched before.
-        forget_prefetched(serializer.instance)
+        forget_prefetched(serializer.instance)  # type: ignore[arg-type]  # just saved
 
     def perform_destroy(self, instance: models.Model) -> None:
         try:
@@ -671,10 +706,11 @@ class RecordViewSet(KitViewSetMixin, viewsets.ModelViewSet):
 
     Set ``queryset`` from the model's ``all_objects`` manager (with its select_related and
     prefetch_related): lists and details show live records, ``?archived=true`` lists the
-    archived ones, and ``restore`` reaches both. DELETE archives; restore brings back.
+    archived ones, and ``restore`` reaches both. DELETE archives; restore brings back; both
+    need ``ARCHIVE`` (the delete permission), as the admin's Archive and Restore actions do.
     """
 
-    action_permissions = {"restore": [DELETE]}
+    action_permissions = {"destroy": [ARCHIVE], "restore": [ARCHIVE]}
 
     def get_queryset(self) -> models.QuerySet:
         queryset = super().get_queryset()
@@ -688,7 +724,8 @@ class RecordViewSet(KitViewSetMixin, viewsets.ModelViewSet):
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
 
-    def perform_destroy(self, instance: Record) -> None:
+    # A record viewset's queryset holds only records.
+    def perform_destroy(self, instance: Record) -> None:  # type: ignore[override]
         records_archive(records=[instance])
 
     @extend_schema(request=None, summary="Restore an archived record")
@@ -713,7 +750,8 @@ class AppSchemaView(SpectacularAPIView):
 
     @extend_schema(exclude=True)
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        mount = request.resolver_match.route.removesuffix(self.schema_route)
+        # Set once the URL resolved, before any view runs.
+        mount = request.resolver_match.route.removesuffix(self.schema_route)  # type: ignore[union-attr]
         self.patterns = [path(mount, include(list(self.api_patterns)))]
         return super().get(request, *args, **kwargs)
 

@@ -1,4 +1,5 @@
-"""The API's default permission class (settings: REST_FRAMEWORK DEFAULT_PERMISSION_CLASSES).
+"""The API's default permission class (settings: REST_FRAMEWORK DEFAULT_PERMISSION_CLASSES)
+and the permission templates it shares with the admin (``ARCHIVE``: who archives and restores).
 
 Kept apart from ``crm.kit.api`` on purpose: DRF imports the default permission classes
 while ``rest_framework.views`` itself is being imported, so this module may import nothing
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import models
 from rest_framework.permissions import DjangoModelPermissions
 from rest_framework.request import Request
 
@@ -16,6 +18,14 @@ VIEW = "%(app_label)s.view_%(model_name)s"
 ADD = "%(app_label)s.add_%(model_name)s"
 CHANGE = "%(app_label)s.change_%(model_name)s"
 DELETE = "%(app_label)s.delete_%(model_name)s"
+# Archiving is a soft delete, so archiving and restoring a record need the delete permission
+# wherever they are offered: the API's DELETE and restore, and the admin's bulk actions.
+ARCHIVE = DELETE
+
+
+def permission_name(template: str, model: type[models.Model]) -> str:
+    """The full permission name (``crm.delete_contact``) of a template for a model."""
+    return template % {"app_label": model._meta.app_label, "model_name": model._meta.model_name}
 
 
 class ModelPermissions(DjangoModelPermissions):
@@ -23,7 +33,7 @@ class ModelPermissions(DjangoModelPermissions):
 
     DRF's default lets any authenticated user read; here reading needs the view
     permission, so a user without a role gets 403 everywhere. A view can name the
-    permissions of its extra actions in ``action_permissions`` (e.g. restore needs delete).
+    permissions of its actions in ``action_permissions`` (e.g. restore needs ``ARCHIVE``).
     """
 
     perms_map = {
@@ -45,5 +55,4 @@ class ModelPermissions(DjangoModelPermissions):
         templates = getattr(view, "action_permissions", {}).get(getattr(view, "action", None))
         if templates is None:
             return request.user.has_perms(self.get_required_permissions(request.method, model))
-        names = {"app_label": model._meta.app_label, "model_name": model._meta.model_name}
-        return request.user.has_perms([template % names for template in templates])
+        return request.user.has_perms([permission_name(template, model) for template in templates])

@@ -3,7 +3,7 @@
 Four roles per app: Admin (everything), Manager (everything but deleting configuration),
 Member (view, add and change records; no delete), Read-only (view). A role's
 ``RolePolicy`` can limit it to the records its members own. Admin screens and API views
-call ``records_visible_to`` so both enforce the same rule.
+call ``records_visible_to`` and ``record_owner_check`` so both enforce the same rules.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
 from crm.kit.models import Record
@@ -23,6 +24,15 @@ ROLE_MANAGER = "Manager"
 ROLE_MEMBER = "Member"
 ROLE_READ_ONLY = "Read-only"
 ROLES = (ROLE_ADMIN, ROLE_MANAGER, ROLE_MEMBER, ROLE_READ_ONLY)
+
+OWNER_OF_NEW_RECORD_REFUSED = (
+    "Your role limits you to records you own, so you cannot create one for someone else; "
+    "leave the owner empty or choose yourself."
+)
+OWNER_HANDOVER_REFUSED = (
+    "Your role limits you to records you own, so you cannot hand this one over to someone "
+    "else or leave it without an owner; keep yourself as the owner."
+)
 
 # Configuration tables: only admins and managers edit them.
 CONFIGURATION_MODELS = {"choicelist", "choiceoption", "pipeline", "stage", "rolepolicy"}
@@ -70,7 +80,7 @@ def role_groups_install(*, app_label: str, own_records_only: set[str] | None = N
         group, _ = Group.objects.get_or_create(name=role_group_name(app_label, role))
         wanted = set()
         for model in models_of_app:
-            wanted |= _codenames_for(role, model._meta.model_name)
+            wanted |= _codenames_for(role, model._meta.model_name)  # type: ignore[arg-type]  # a model's model_name is never None
         group.permissions.set([p for p in permissions if p.codename in wanted])
         if own_records_only is None:
             policy_model.objects.get_or_create(group=group)
@@ -115,7 +125,7 @@ def roles_install(*, app_label: str, roles: Mapping[str, Mapping[str, Any]]) -> 
             if model_name in listed:
                 wanted |= {f"{action}_{model_name}" for action in listed[model_name]}
             else:
-                wanted |= _codenames_for(kit_role, model_name)
+                wanted |= _codenames_for(kit_role, model_name)  # type: ignore[arg-type]  # a model's model_name is never None
         group, _ = Group.objects.get_or_create(name=role_group_name(app_label, name))
         group.permissions.set([p for p in permissions if p.codename in wanted])
         policy_model.objects.update_or_create(
@@ -147,3 +157,22 @@ def records_visible_to(user: Any, queryset: models.QuerySet) -> models.QuerySet:
     if issubclass(model, Record) and user_limited_to_own_records(user, model._meta.app_label):
         return queryset.filter(owner=user)
     return queryset
+
+
+def record_owner_check(*, user: Any, model: type[Record], owner: Any, creating: bool) -> None:
+    """Refuse an owner that ``user`` may not give a record of ``model``.
+
+    A user limited to their own records would lose sight of a record owned by someone else,
+    so they may only own what they create (an empty owner on create means themselves:
+    ``Record.save`` stamps the creator) and may not hand a record over, to another user or
+    to nobody. Everyone else chooses any owner. Raises ``ValidationError`` for the owner
+    field; the admin's record forms and the API's record serializers both call this.
+    """
+    if not user_limited_to_own_records(user, model._meta.app_label):
+        return
+    if owner is None and creating:
+        return
+    if owner is not None and owner.pk == user.pk:
+        return
+    message = OWNER_OF_NEW_RECORD_REFUSED if creating else OWNER_HANDOVER_REFUSED
+    raise ValidationError(message, code="owner_not_allowed")
