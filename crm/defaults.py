@@ -1,6 +1,8 @@
 """The base CRM's starting choice lists and pipelines (editable afterwards in the admin)."""
 
-CHOICE_LISTS = {
+from typing import Any
+
+CHOICE_LISTS: dict[str, dict[str, Any]] = {
     "task_status": {
         "name": "Task status",
         "options": [
@@ -62,7 +64,7 @@ CHOICE_LISTS = {
 
 # Each pipeline and stage has a key, its id in the template spec, by which
 # ``pipelines_install`` finds it again; stages are (key, name, kind, probability).
-PIPELINES = [
+PIPELINES: list[dict[str, Any]] = [
     {
         "key": "sales",
         "entity": "deal",

@@ -27,6 +27,18 @@ hex_colour_validator = RegexValidator(
 )
 
 
+def installed_values_field() -> models.JSONField:
+    """The spec's values as last installed on a row, so that an install can tell the
+    values an admin edited (kept) from those still as installed (the spec may update)."""
+    return models.JSONField(
+        "values last installed from the spec",
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text="Field → value the spec gave at the last install; empty for rows added by hand.",
+    )
+
+
 class RecordQuerySet(models.QuerySet):
     def alive(self) -> RecordQuerySet:
         return self.filter(deleted_at__isnull=True)
@@ -143,6 +155,7 @@ class AbstractChoiceList(models.Model):
     key = models.SlugField("key", max_length=64, unique=True)
     name = models.CharField("name", max_length=120)
     description = models.TextField("description", blank=True)
+    installed_values = installed_values_field()
 
     class Meta:
         abstract = True
@@ -153,7 +166,8 @@ class AbstractChoiceList(models.Model):
 
 
 class AbstractChoiceOption(models.Model):
-    choice_list = models.ForeignKey(
+    # A bare model name resolves in the concrete subclass's app, which django-stubs cannot see.
+    choice_list = models.ForeignKey(  # type: ignore[misc]
         "ChoiceList", verbose_name="list", on_delete=models.CASCADE, related_name="options"
     )
     value = models.SlugField("value", max_length=64)
@@ -163,6 +177,7 @@ class AbstractChoiceOption(models.Model):
     )
     order = models.PositiveIntegerField("order", default=0)
     is_active = models.BooleanField("active", default=True)
+    installed_values = installed_values_field()
 
     class Meta:
         abstract = True
@@ -204,6 +219,7 @@ class AbstractPipeline(models.Model):
     name = models.CharField("name", max_length=120)
     order = models.PositiveIntegerField("order", default=0)
     is_default = models.BooleanField("default pipeline", default=False)
+    installed_values = installed_values_field()
 
     class Meta:
         abstract = True
@@ -221,7 +237,8 @@ class AbstractPipeline(models.Model):
 
 
 class AbstractStage(models.Model):
-    pipeline = models.ForeignKey(
+    # A bare model name resolves in the concrete subclass's app, which django-stubs cannot see.
+    pipeline = models.ForeignKey(  # type: ignore[misc]
         "Pipeline", verbose_name="pipeline", on_delete=models.CASCADE, related_name="stages"
     )
     key = models.SlugField(
@@ -239,6 +256,7 @@ class AbstractStage(models.Model):
         "probability (%)", default=0, validators=[MinValueValidator(0), MaxValueValidator(100)]
     )
     order = models.PositiveIntegerField("order", default=0)
+    installed_values = installed_values_field()
 
     class Meta:
         abstract = True
@@ -261,10 +279,11 @@ class AbstractStageChange(models.Model):
     record_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
     record_id = models.PositiveBigIntegerField()
     record = GenericForeignKey("record_type", "record_id")
-    from_stage = models.ForeignKey(
+    # A bare model name resolves in the concrete subclass's app, which django-stubs cannot see.
+    from_stage = models.ForeignKey(  # type: ignore[misc]
         "Stage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    to_stage = models.ForeignKey(
+    to_stage = models.ForeignKey(  # type: ignore[misc]
         "Stage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     changed_by = models.ForeignKey(
@@ -285,10 +304,16 @@ class TimelineAction(models.TextChoices):
     ARCHIVED = "archived", "Archived"
     RESTORED = "restored", "Restored"
     DELETED = "deleted", "Deleted"
+    TAGGED = "tagged", "Tag added"
+    UNTAGGED = "untagged", "Tag removed"
 
 
 class AbstractTimelineEntry(models.Model):
-    """Who created, changed (one entry per field), moved, archived or deleted a record."""
+    """Who created, changed (one entry per field), moved, archived, tagged or deleted a record.
+
+    A tag entry has ``field`` "tags" and the tag's name as its new value (added) or its old
+    value (removed).
+    """
 
     record_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
     record_id = models.PositiveBigIntegerField()
@@ -311,7 +336,18 @@ class AbstractTimelineEntry(models.Model):
     def __str__(self) -> str:
         if self.action == TimelineAction.CHANGED:
             return f"{self.record_repr}: {self.field} {self.old_value!r} → {self.new_value!r}"
+        if self.action in (TimelineAction.TAGGED, TimelineAction.UNTAGGED):
+            return f"{self.record_repr}: {self.tag_summary}"
         return f"{self.record_repr}: {self.get_action_display().lower()}"
+
+    @property
+    def tag_summary(self) -> str:
+        """The entry as people read it, "Tag added: VIP"; empty unless a tag entry."""
+        if self.action == TimelineAction.TAGGED:
+            return f"{self.get_action_display()}: {self.new_value}"
+        if self.action == TimelineAction.UNTAGGED:
+            return f"{self.get_action_display()}: {self.old_value}"
+        return ""
 
 
 class AbstractNote(Record, TargetedMixin):
@@ -372,7 +408,8 @@ class AbstractTag(models.Model):
 
 
 class AbstractTaggedItem(TargetedMixin):
-    tag = models.ForeignKey("Tag", on_delete=models.CASCADE, related_name="items")
+    # A bare model name resolves in the concrete subclass's app, which django-stubs cannot see.
+    tag = models.ForeignKey("Tag", on_delete=models.CASCADE, related_name="items")  # type: ignore[misc]
 
     class Meta(TargetedMixin.Meta):
         abstract = True
@@ -403,7 +440,7 @@ class AbstractAttachment(TargetedMixin):
         ordering = ["-uploaded_at"]
 
     def __str__(self) -> str:
-        return self.name or self.file.name
+        return self.name or self.file.name or ""
 
 
 class AbstractRolePolicy(models.Model):

@@ -30,23 +30,60 @@ def choice_lists_install(
     choice_lists: Mapping[str, Mapping[str, Any]],
     registry: Apps | None = None,
 ) -> None:
-    """Create or update choice lists and their options; never removes an option in use.
+    """Create missing choice lists and options, and update the values an admin left alone.
 
     ``choice_lists`` maps a list key to {"name": ..., "options": [(value, label, colour), ...]}.
-    ``registry`` lets a data migration pass its historical app registry.
+    A list is found by its key and an option by its value; the list's name and the options'
+    labels, colours and order follow the rule of ``installed_values_apply``. Never removes an
+    option (records may use it). ``registry`` lets a data migration pass its historical app
+    registry (one whose models have ``installed_values``).
     """
     list_model = _model(app_label, "ChoiceList", registry)
     option_model = _model(app_label, "ChoiceOption", registry)
     for key, definition in choice_lists.items():
-        choice_list, _ = list_model.objects.update_or_create(
-            key=key, defaults={"name": definition["name"]}
+        choice_list, _status, _kept = _row_install(
+            list_model,
+            list_model.objects.filter(key=key).first(),
+            create_with={"key": key},
+            values={"name": definition["name"]},
         )
         for order, (value, label, colour) in enumerate(definition["options"]):
-            option_model.objects.update_or_create(
-                choice_list=choice_list,
-                value=value,
-                defaults={"label": label, "colour": colour, "order": order},
+            _row_install(
+                option_model,
+                option_model.objects.filter(choice_list=choice_list, value=value).first(),
+                create_with={"choice_list": choice_list, "value": value},
+                values={"label": label, "colour": colour, "order": order},
             )
+
+
+def installed_values_apply(row: Any, *, values: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """Bring the spec's ``values`` to an installed row without undoing an admin's edits.
+
+    Three-way rule, per field: the row takes the spec's value only when that value changed
+    since the last install and the row still holds the value installed then; a value the
+    admin edited stays. A field without a remembered install (rows installed before installs
+    were remembered, or made by hand and adopted) takes the spec's value, as installs always
+    did. The spec's values are remembered in ``installed_values`` either way.
+
+    Sets the attributes without saving; returns the names of the changed fields (with
+    ``installed_values`` when the memory changed) and those whose edited value was kept
+    over a changed spec value.
+    """
+    installed = dict(row.installed_values or {})
+    changed, kept = [], []
+    for name, value in values.items():
+        current = getattr(row, name)
+        if name not in installed or (value != installed[name] and current == installed[name]):
+            if current != value:
+                setattr(row, name, value)
+                changed.append(name)
+        elif value != installed[name] and current != value:
+            kept.append(name)
+        installed[name] = value
+    if installed != row.installed_values:
+        row.installed_values = installed
+        changed.append("installed_values")
+    return changed, kept
 
 
 @dataclass
@@ -58,6 +95,9 @@ class PipelinesInstalled:
     # Stages of the installed pipelines that the definitions no longer list: left in place,
     # because records and their stage history may still point at them.
     unlisted: list[str] = field(default_factory=list)
+    # Fields whose value an admin edited and the install kept although the definitions
+    # changed it: "<pipeline>: <field>" or "<pipeline>: <stage>: <field>".
+    kept: list[str] = field(default_factory=list)
 
 
 @transaction.atomic
@@ -73,9 +113,10 @@ def pipelines_install(
     probability), ...]}; the keys are the ids of the app's spec. A pipeline or stage is
     found by its key, else it adopts a row without key of the same name (rows installed
     before keys existed), else it is created; found rows take the definition's name, kind,
-    probability, default flag and order. Stages that are not listed are never deleted (rows
-    may stand in them): they keep their place after the listed ones and are reported in
-    ``unlisted``. Definitions without keys (older generated apps) match by name.
+    probability, default flag and order by the rule of ``installed_values_apply`` (values an
+    admin edited are kept and reported in ``kept``). Stages that are not listed are never
+    deleted (rows may stand in them): they keep their place after the listed ones and are
+    reported in ``unlisted``. Definitions without keys (older generated apps) match by name.
     """
     pipeline_model = _model(app_label, "Pipeline", registry)
     stage_model = _model(app_label, "Stage", registry)
@@ -93,24 +134,31 @@ def pipelines_install(
             key=definition.get("key", ""),
             name=definition["name"],
         )
-        pipeline, _status = _row_save(
-            pipeline_model, pipeline, key=definition.get("key", ""), values=values
+        key = definition.get("key", "")
+        pipeline, _status, kept = _row_install(
+            pipeline_model,
+            pipeline,
+            create_with={"key": key},
+            identity={"key": key} if key else {},
+            values=values,
         )
+        installed.kept += [f"{pipeline}: {kept_field}" for kept_field in kept]
         stages = [_stage_definition(stage) for stage in definition["stages"]]
         listed: set[int] = set()
         for position, (key, name, kind, probability) in enumerate(stages):
             rows = stage_model.objects.filter(pipeline=pipeline)
             stage = _row_by_key(rows.exclude(pk__in=listed), rows, key=key, name=name)
-            stage, status = _row_save(
+            stage, status, kept = _row_install(
                 stage_model,
                 stage,
-                key=key,
+                create_with={"key": key, "pipeline": pipeline},
+                identity={"key": key} if key else {},
                 values={"name": name, "kind": kind, "probability": probability, "order": position},
-                parent={"pipeline": pipeline},
             )
             listed.add(stage.pk)
             if status:
-                getattr(installed, status).append(f"{pipeline}: {name}")
+                getattr(installed, status).append(f"{pipeline}: {stage.name}")
+            installed.kept += [f"{pipeline}: {stage.name}: {kept_field}" for kept_field in kept]
         unlisted = stage_model.objects.filter(pipeline=pipeline).exclude(pk__in=listed)
         for position, stage in enumerate(unlisted.order_by("order", "pk"), start=len(stages)):
             if stage.order != position:
@@ -123,7 +171,7 @@ def pipelines_install(
 def _stage_definition(stage: Sequence[Any]) -> tuple[str, str, str, int]:
     """(key, name, kind, probability); a stage without key is (name, kind, probability)."""
     if len(stage) == 3:
-        return ("", *stage)  # type: ignore[return-value]
+        return ("", *stage)
     key, name, kind, probability = stage
     return key, name, kind, probability
 
@@ -139,28 +187,33 @@ def _row_by_key(adoptable: Any, rows: Any, *, key: str, name: str) -> Any:
     return adoptable.filter(name=name).order_by("pk").first()
 
 
-def _row_save(
+def _row_install(
     model: Any,
     row: Any,
     *,
-    key: str,
-    values: dict[str, Any],
-    parent: dict[str, Any] | None = None,
-) -> tuple[Any, str]:
-    """Create the row, or save the changed values of an existing one.
+    create_with: Mapping[str, Any],
+    values: Mapping[str, Any],
+    identity: Mapping[str, Any] | None = None,
+) -> tuple[Any, str, list[str]]:
+    """Create the row from the spec, or bring the spec's ``values`` to an existing one.
 
-    Returns the row and "created", "updated" or "" (nothing changed).
+    ``create_with`` are the fields a new row also gets (key, parent), ``identity`` those an
+    existing row is given whatever it holds (the key of an adopted row). Returns the row,
+    "created", "updated" (a spec value was applied) or "", and the kept edited fields.
     """
     if row is None:
-        return model.objects.create(key=key, **(parent or {}), **values), "created"
-    if key:
-        values = {**values, "key": key}
-    changed = [name for name, value in values.items() if getattr(row, name) != value]
+        row = model.objects.create(**create_with, **values, installed_values=dict(values))
+        return row, "created", []
+    identity = identity or {}
+    changed = [name for name, value in identity.items() if getattr(row, name) != value]
     for name in changed:
-        setattr(row, name, values[name])
+        setattr(row, name, identity[name])
+    applied, kept = installed_values_apply(row, values=values)
+    changed += applied
     if changed:
         row.save(update_fields=changed)
-    return row, "updated" if changed else ""
+    updated = any(name != "installed_values" for name in changed)
+    return row, "updated" if updated else "", kept
 
 
 def records_archive(*, records: Iterable[Record]) -> int:
@@ -218,21 +271,24 @@ def records_move_stage(*, records: Iterable[Record], stage: Any) -> int:
 
 @transaction.atomic
 def record_tags_set(*, record: Record, tags: Iterable[Any]) -> None:
-    """Make ``tags`` exactly the tags of ``record``: links the missing ones, unlinks the rest."""
+    """Make ``tags`` exactly the tags of ``record``: links the missing ones, unlinks the rest.
+
+    Links are deleted and created one by one, in tag name order, so that each change is one
+    "Tag removed" or "Tag added" entry in the record's timeline.
+    """
     from django.contrib.contenttypes.models import ContentType
 
     from crm.kit.registry import kit_model
 
     tagged_item_model = kit_model(record._meta.app_label, "TaggedItem")
     content_type = ContentType.objects.get_for_model(type(record))
-    wanted = {tag.pk for tag in tags}
+    wanted = {tag.pk: tag for tag in tags}
     links = tagged_item_model.objects.filter(target_type=content_type, target_id=record.pk)
-    links.exclude(tag_id__in=wanted).delete()
+    for link in links.exclude(tag_id__in=wanted).select_related("tag").order_by("tag__name"):
+        link.delete()
     present = set(links.values_list("tag_id", flat=True))
-    tagged_item_model.objects.bulk_create(
-        tagged_item_model(tag_id=tag_id, target_type=content_type, target_id=record.pk)
-        for tag_id in sorted(wanted - present)
-    )
+    for tag in sorted((wanted[pk] for pk in wanted.keys() - present), key=lambda tag: tag.name):
+        tagged_item_model.objects.create(tag=tag, target_type=content_type, target_id=record.pk)
 
 
 @transaction.atomic

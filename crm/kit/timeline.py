@@ -1,9 +1,11 @@
-"""The automatic timeline: who created, changed, moved, archived or deleted each record.
+"""The automatic timeline: who created, changed, moved, archived, tagged or deleted each record.
 
 Signal receivers compare a record with its stored row and write one ``TimelineEntry`` per
 changed field into the record's own app, plus a ``StageChange`` when the pipeline stage
-moves. Bulk ``QuerySet.update`` bypasses signals; services therefore save records one by
-one when a change must appear in the timeline.
+moves. Tags are links (``TaggedItem`` rows) rather than fields of the record: saving or
+deleting a link writes "Tag added" / "Tag removed" on the tagged record. Bulk
+``QuerySet.update`` and ``bulk_create`` bypass signals; services therefore save records
+and links one by one when a change must appear in the timeline.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
 from crm.kit.current_user import get_current_user
-from crm.kit.models import Record, TimelineAction
+from crm.kit.models import AbstractTaggedItem, Record, TimelineAction
 from crm.kit.registry import app_has_kit, kit_model
 
 _OLD_VALUES = "_timeline_old_values"
+_OLD_LINK = "_timeline_old_link"
 
 
 def tracked_fields(model: type[Record]) -> list[models.Field]:
@@ -36,7 +39,7 @@ def display_value(field: models.Field, raw: Any) -> str:
     """A value as a person reads it: related records by name, choices by label."""
     if raw is None or raw == "":
         return ""
-    if field.is_relation:
+    if field.is_relation and field.related_model is not None:
         related = field.related_model._base_manager.filter(pk=raw).first()
         return str(related) if related is not None else f"#{raw}"
     if field.choices:
@@ -137,6 +140,94 @@ def record_save(
 def record_delete(sender: Any, instance: Any, **kwargs: Any) -> None:
     if _is_tracked(sender, instance):
         _entry(instance, TimelineAction.DELETED).save()
+
+
+def _is_tag_link(sender: Any, raw: bool = False) -> bool:
+    return (
+        not raw
+        and issubclass(sender, AbstractTaggedItem)
+        and not sender._meta.abstract
+        and app_has_kit(sender._meta.app_label)
+    )
+
+
+def _tag_entry(*, record_type_id: int, record_id: int, tag_id: int, action: str) -> None:
+    """Write "Tag added" or "Tag removed" on the tagged record, if it is a kit record."""
+    record_model = ContentType.objects.get_for_id(record_type_id).model_class()
+    if record_model is None or not issubclass(record_model, Record):
+        return
+    record = record_model._base_manager.filter(pk=record_id).first()
+    if record is None:
+        return
+    tag = kit_model(record._meta.app_label, "Tag")._base_manager.filter(pk=tag_id).first()
+    name = tag.name if tag is not None else f"#{tag_id}"
+    side = "new_value" if action == TimelineAction.TAGGED else "old_value"
+    _entry(record, action, field="tags", **{side: name}).save()
+
+
+def _link_of(values: Any) -> tuple[Any, Any, Any]:
+    if isinstance(values, dict):
+        return values["target_type_id"], values["target_id"], values["tag_id"]
+    return values.target_type_id, values.target_id, values.tag_id
+
+
+@receiver(pre_save, dispatch_uid="crm_kit_timeline_tag_pre_save")
+def remember_old_link(sender: Any, instance: Any, raw: bool = False, **kwargs: Any) -> None:
+    # An admin inline row may swap its tag (or, in code, its record): the old link goes.
+    if not _is_tag_link(sender, raw) or instance._state.adding or instance.pk is None:
+        return
+    old = (
+        sender._base_manager.filter(pk=instance.pk)
+        .values("target_type_id", "target_id", "tag_id")
+        .first()
+    )
+    setattr(instance, _OLD_LINK, old)
+
+
+@receiver(post_save, dispatch_uid="crm_kit_timeline_tag_post_save")
+def tag_link_save(
+    sender: Any, instance: Any, created: bool, raw: bool = False, **kwargs: Any
+) -> None:
+    if not _is_tag_link(sender, raw):
+        return
+    new = _link_of(instance)
+    old = getattr(instance, _OLD_LINK, None)
+    if old is not None:
+        delattr(instance, _OLD_LINK)
+        old_link = _link_of(old)
+        if old_link == new:
+            return
+        if None not in old_link:
+            _tag_entry(
+                record_type_id=old_link[0],
+                record_id=old_link[1],
+                tag_id=old_link[2],
+                action=TimelineAction.UNTAGGED,
+            )
+    elif not created:
+        return
+    if None not in new:
+        _tag_entry(
+            record_type_id=new[0], record_id=new[1], tag_id=new[2], action=TimelineAction.TAGGED
+        )
+
+
+@receiver(post_delete, dispatch_uid="crm_kit_timeline_tag_post_delete")
+def tag_link_delete(sender: Any, instance: Any, origin: Any = None, **kwargs: Any) -> None:
+    if not _is_tag_link(sender):
+        return
+    # Deleting a record takes its links with it; its "deleted" entry says it all.
+    origin_model = origin.model if isinstance(origin, models.QuerySet) else type(origin)
+    if issubclass(origin_model, Record):
+        return
+    link = _link_of(instance)
+    if None not in link:
+        _tag_entry(
+            record_type_id=link[0],
+            record_id=link[1],
+            tag_id=link[2],
+            action=TimelineAction.UNTAGGED,
+        )
 
 
 def timeline_for(record: Record) -> models.QuerySet:

@@ -1,7 +1,26 @@
 from django.db import migrations
 
 from crm.defaults import CHOICE_LISTS, PIPELINES
-from crm.kit.services import choice_lists_install
+
+
+def choice_lists_create(apps):
+    """Create the default choice lists as this migration always did.
+
+    ``choice_lists_install`` now remembers the values it installed, in a column that only
+    exists from 0004 on, so this step keeps its own copy of the old create-or-update rule.
+    """
+    list_model = apps.get_model("crm", "ChoiceList")
+    option_model = apps.get_model("crm", "ChoiceOption")
+    for key, definition in CHOICE_LISTS.items():
+        choice_list, _ = list_model.objects.update_or_create(
+            key=key, defaults={"name": definition["name"]}
+        )
+        for order, (value, label, colour) in enumerate(definition["options"]):
+            option_model.objects.update_or_create(
+                choice_list=choice_list,
+                value=value,
+                defaults={"label": label, "colour": colour, "order": order},
+            )
 
 
 def pipelines_create(apps):
@@ -29,7 +48,7 @@ def pipelines_create(apps):
 
 
 def install_defaults(apps, schema_editor):
-    choice_lists_install(app_label="crm", choice_lists=CHOICE_LISTS, registry=apps)
+    choice_lists_create(apps)
     pipelines_create(apps)
 
 

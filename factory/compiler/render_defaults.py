@@ -129,6 +129,7 @@ def render_defaults(context: AppContext) -> str:
         "",
         "# Synced by key (the spec's ids) after every migrate; stages: (key, name, kind,",
         "# probability). Stages the spec no longer lists stay, after the listed ones.",
+        "# Values an admin edited are kept; the others follow the spec.",
         *layout(pipelines, "", "PIPELINES = "),
     ]
     if spec.roles:
@@ -153,10 +154,12 @@ def render_defaults(context: AppContext) -> str:
     header = docstring(
         f"Starting data of the {context.label} app: its spec's choice lists, pipelines, roles.",
         [
-            "``defaults_install`` runs after every ``migrate`` (see ``apps.py``). It creates or",
-            "updates choice lists and their options, creates or updates pipelines and stages",
-            "(found by their spec ids, so a renamed stage keeps its records), and refreshes",
-            "the role groups; it never deletes an option or a stage that rows may still use.",
+            "``defaults_install`` runs after every ``migrate`` (see ``apps.py``). It creates",
+            "missing choice lists, options, pipelines and stages (found by their spec ids, so a",
+            "renamed stage keeps its records) and refreshes the role groups. An existing row",
+            "takes a value of the spec only when the spec changed it and the row still holds",
+            "the value installed before: what an admin edited stays. It never deletes an",
+            "option or a stage that rows may still use.",
         ],
     )
     return module(header, imports, data, install, receiver)

@@ -84,7 +84,8 @@ class MigrationPlan:
     replaced_fields: list[ReplacedField] = field(default_factory=list)
     fills: list[FieldFill] = field(default_factory=list)
     conversions: list[ValueConversion] = field(default_factory=list)
-    # Choice lists of the new spec, installed by the data step when the diff touches lists:
+    # Choice lists of the new spec, the missing ones created by the data step when the diff
+    # touches lists (the app's install after migrate updates the others):
     # key → {"name", "options": [[value, label, colour], ...]}.
     choice_lists: dict[str, dict[str, Any]] = field(default_factory=dict)
     renamed_choice_lists: dict[str, str] = field(default_factory=dict)
@@ -327,7 +328,8 @@ class _PlanBuilder:
                 self.plan.removed_options[choice_list.key] = removed
 
     def _add_pipelines(self) -> None:
-        """Pipelines the data step updates in place (the kit only creates missing ones)."""
+        """Pipelines the data step renames in place when their rows have no key (apps
+        installed before keys); the app's install after migrate handles keyed ones."""
         old_pipelines = {pipeline.id: pipeline for pipeline in self.diff.old.pipelines}
         for pipeline in self.diff.new.pipelines:
             before = old_pipelines.get(pipeline.id)

@@ -25,6 +25,7 @@ BEHAVIOUR_TESTS = [
     "test_entering_the_hired_stage_sets_the_billing_date_and_adds_a_task",
     "test_moving_to_another_stage_does_not_bill",
     "test_a_salary_change_flags_only_above_the_condition",
+    "test_tag_changes_appear_in_the_timeline_of_the_app",
 ]
 EXPECTED = {
     "client_status_labels": [HOSTILE[1], HOSTILE[3]],

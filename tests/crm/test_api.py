@@ -122,8 +122,11 @@ class TestCompanies:
             admin_user,
             admin_user,
         )
-        entry = models.TimelineEntry.objects.get()
-        assert (entry.action, entry.record_id, entry.actor) == ("created", company.pk, admin_user)
+        entries = models.TimelineEntry.objects.order_by("pk")
+        assert list(entries.values_list("action", "field", "new_value", "record_id", "actor")) == [
+            ("created", "", "", company.pk, admin_user.pk),
+            ("tagged", "tags", "VIP", company.pk, admin_user.pk),
+        ]
 
     def test_owner_can_be_given(self, api, admin_user):
         other = UserFactory(username="olga")

@@ -5,7 +5,8 @@ entering the "hired" stage, is created and evolved in scratch processes. A stage
 a new spec version appears after migrate, a renamed stage keeps its row and its records,
 and the automation still fires once its stage was renamed. The last test deploys a new
 version without the evolution's data step: the kit's ``post_migrate`` sync alone brings
-the stages in line.
+the stages in line. The last ones edit stages and options as an admin would: a migrate
+keeps the edits, and a new spec version changes only the values the admin left alone.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from factory.evolution.services import app_code_write, app_evolve, app_step_run
 from factory.sandbox import sandbox_run_script
 from factory.spec.models import (
     AutomationSpec,
+    ChoiceOptionSpec,
     CreateTaskAction,
     PipelineSpec,
     StageEnteredTrigger,
@@ -32,6 +34,8 @@ from tests.evolution.specs import recruiting_spec
 
 MOVES_SCRIPT = Path(__file__).with_name("scripts") / "pipeline_moves.py"
 MOVES_MARKER = "PIPELINE-MOVES "
+EDITS_SCRIPT = Path(__file__).with_name("scripts") / "admin_edits.py"
+EDITS_MARKER = "ADMIN-EDITS "
 HIRING_STAGES = [
     ("hiring_new", "New"),
     ("hiring_screening", "Screening"),
@@ -243,3 +247,76 @@ def app_step_run_dump(app_dir, database_url):
     )
     assert step.migrations == []  # the stages live in rows, not in the schema
     return step.values
+
+
+def admin_edits(app_dir, database_url, edits: list[list[Any]]) -> dict[str, Any]:
+    process = sandbox_run_script(
+        apps={EVOLVING_APP: app_dir},
+        script=EDITS_SCRIPT,
+        args=[EVOLVING_APP, json.dumps(edits)],
+        database_url=database_url,
+    )
+    for line in reversed(process.stdout.splitlines()):
+        if line.startswith(EDITS_MARKER):
+            return json.loads(line.removeprefix(EDITS_MARKER))
+    raise AssertionError(f"the edits script gave no report:\n{process.stderr[-3000:]}")
+
+
+ADMIN_EDITS = [
+    ["Stage", {"key": "hiring_screening"}, {"name": "Phone screen", "probability": 15}],
+    [
+        "ChoiceOption",
+        {"choice_list__key": "seniority", "value": "senior"},
+        {"label": "Senior developer", "colour": "#123456"},
+    ],
+]
+
+
+def test_a_migrate_keeps_what_an_admin_edited(hiring_app, app_dir, evolution_database_url):
+    admin_edits(app_dir, evolution_database_url, ADMIN_EDITS)
+
+    app_step_run_dump(app_dir, evolution_database_url)
+
+    after = admin_edits(app_dir, evolution_database_url, [])
+    assert after["stages"] == [
+        ["hiring_new", "New", 0, 0],
+        ["hiring_screening", "Phone screen", 15, 1],
+        ["hiring_hired", "Hired", 0, 2],
+    ]
+    assert after["options"] == [
+        ["junior", "Junior", "#6c757d", 0],
+        ["senior", "Senior developer", "#123456", 1],
+        ["lead", "Lead developer", "#6c757d", 2],
+    ]
+
+
+def test_a_new_spec_version_changes_only_the_values_the_admin_left_alone(
+    hiring_app, app_dir, evolution_database_url
+):
+    old = hiring_app
+    admin_edits(app_dir, evolution_database_url, ADMIN_EDITS)
+    new = old.model_copy(deep=True)
+    stage_of(new, "hiring_new").name = "Applied"
+    stage_of(new, "hiring_screening").name = "Screening call"
+    stage_of(new, "hiring_screening").probability = 20
+    new.pipelines[0].stages.insert(2, StageSpec(id="hiring_interview", name="Interview"))
+    seniority = next(item for item in new.choice_lists if item.key == "seniority")
+    seniority.options[0].label = "Junior developer"
+    seniority.options[1].label = "Senior engineer"
+    seniority.options.append(ChoiceOptionSpec(value="principal", label="Principal"))
+
+    evolve(old, new, app_dir, evolution_database_url)
+
+    after = admin_edits(app_dir, evolution_database_url, [])
+    assert after["stages"] == [
+        ["hiring_new", "Applied", 0, 0],
+        ["hiring_screening", "Phone screen", 15, 1],
+        ["hiring_interview", "Interview", 0, 2],
+        ["hiring_hired", "Hired", 0, 3],
+    ]
+    assert after["options"] == [
+        ["junior", "Junior developer", "#6c757d", 0],
+        ["senior", "Senior developer", "#123456", 1],
+        ["lead", "Lead developer", "#6c757d", 2],
+        ["principal", "Principal", "#6c757d", 3],
+    ]

@@ -154,9 +154,12 @@ def _operation_describe(operation: Any) -> dict[str, Any]:
 DATA_MIGRATION_TEMPLATE = '''\
 """Data step of an evolution of the app spec, made by the CRM factory.
 
-Runs between the renames and the schema changes: maps stored text to choice option values
-and brings the choice lists and pipelines in line with the spec. Removed options are
-deactivated, never deleted, and removed stages stay, so rows that use them keep their value.
+Runs between the renames and the schema changes: maps stored text to choice option values,
+creates the spec's missing choice lists and options, and renames the stages of pipelines
+installed before pipelines had keys. Removed options are deactivated, never deleted, and
+removed stages stay, so rows that use them keep their value. Labels, colours, names and
+order of existing rows are the app's install after migrate (``defaults.py``), which keeps
+what an admin edited.
 """
 
 from django.db import migrations
@@ -183,15 +186,18 @@ def sync_choice_lists(apps, schema_editor):
     for old_key, new_key in RENAMED_CHOICE_LISTS.items():
         choice_list_model.objects.filter(key=old_key).update(key=new_key)
     for key, definition in CHOICE_LISTS.items():
-        choice_list, _created = choice_list_model.objects.update_or_create(
+        choice_list, _created = choice_list_model.objects.get_or_create(
             key=key, defaults={{"name": definition["name"]}}
         )
         for order, (value, label, colour) in enumerate(definition["options"]):
-            option_model.objects.update_or_create(
+            option, created = option_model.objects.get_or_create(
                 choice_list=choice_list,
                 value=value,
-                defaults={{"label": label, "colour": colour, "order": order, "is_active": True}},
+                defaults={{"label": label, "colour": colour, "order": order}},
             )
+            if not created and not option.is_active:
+                option.is_active = True
+                option.save(update_fields=["is_active"])
     for key, values in REMOVED_OPTIONS.items():
         option_model.objects.filter(choice_list__key=key, value__in=values).update(is_active=False)
 
@@ -201,12 +207,16 @@ def sync_pipelines(apps, schema_editor):
         return
     pipeline_model = apps.get_model(APP_LABEL, "Pipeline")
     stage_model = apps.get_model(APP_LABEL, "Stage")
+    # A pipeline with a key is found again by the app's install after migrate, which keeps
+    # what an admin edited; only pipelines installed before keys are matched here by name.
+    keyed = any(field.name == "key" for field in pipeline_model._meta.fields)
     for definition in PIPELINES:
-        pipeline = pipeline_model.objects.filter(
+        rows = pipeline_model.objects.filter(
             entity=definition["entity_old"], name=definition["old_name"]
-        ).first()
+        )
+        pipeline = (rows.filter(key="") if keyed else rows).first()
         if pipeline is None:
-            continue  # never installed: the app installs it after migrate
+            continue  # keyed, or never installed: the app installs it after migrate
         pipeline.entity = definition["entity"]
         pipeline.name = definition["name"]
         pipeline.is_default = definition["is_default"]
@@ -386,8 +396,9 @@ def make_migrations(plan: dict[str, Any]) -> dict[str, Any]:
         if has_history:
             check_renames(plan, written)
     except Exception:
-        folder = _migrations_dir(label) if written else None
-        for migration in written:
-            (folder / Path(migration["path"]).name).unlink(missing_ok=True)
+        if written:
+            folder = _migrations_dir(label)
+            for migration in written:
+                (folder / Path(migration["path"]).name).unlink(missing_ok=True)
         raise
     return {"migrations": written, "answers": questioner.answers}

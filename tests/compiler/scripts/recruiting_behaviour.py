@@ -12,11 +12,12 @@ from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.contrib.contenttypes.models import ContentType
 from django.test import TestCase
 from django.utils import timezone
 
 from crm.kit.current_user import acting_as
-from crm.kit.services import records_move_stage
+from crm.kit.services import record_tags_set, records_move_stage
 
 from .. import models
 
@@ -107,3 +108,23 @@ class RecruitingBehaviourTests(TestCase):
         application.save(update_fields=["salary"])
         application.refresh_from_db()
         assert application.rejection_reason == 'Above budget: "check\\'
+
+    def test_tag_changes_appear_in_the_timeline_of_the_app(self) -> None:
+        vip = models.Tag.objects.create(name="VIP")
+        gold = models.Tag.objects.create(name="Gold")
+
+        with acting_as(self.user):
+            record_tags_set(record=self.candidate, tags=[vip, gold])
+            record_tags_set(record=self.candidate, tags=[gold])
+
+        entries = models.TimelineEntry.objects.filter(
+            record_type=ContentType.objects.get_for_model(models.Candidate),
+            record_id=self.candidate.pk,
+            field="tags",
+        ).order_by("pk")
+        assert list(entries.values_list("action", "old_value", "new_value", "actor__username")) == [
+            ("tagged", "", "Gold", "recruiter"),
+            ("tagged", "", "VIP", "recruiter"),
+            ("untagged", "VIP", "", "recruiter"),
+        ]
+        assert str(entries.last()) == f"{self.candidate}: Tag removed: VIP"
