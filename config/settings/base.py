@@ -7,6 +7,7 @@ tenant runtime's FACTORY_* knobs below.
 
 import os
 from pathlib import Path
+from typing import Any
 
 import environ
 
@@ -195,7 +196,7 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},

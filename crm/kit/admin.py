@@ -16,11 +16,12 @@ from __future__ import annotations
 import re
 import secrets
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.apps import apps
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.admin.widgets import AdminFileWidget
 from django.contrib.contenttypes.admin import GenericTabularInline
@@ -153,7 +154,7 @@ class ChoiceListFieldListFilter(admin.FieldListFilter):
         super().__init__(field, request, params, model, model_admin, field_path)
         self.options = field.options()
 
-    def expected_parameters(self) -> list[str]:
+    def expected_parameters(self) -> list[str | None]:
         return [self.lookup_kwarg]
 
     def choices(self, changelist: ChangeList) -> Any:
@@ -178,8 +179,14 @@ admin.FieldListFilter.register(
 
 # --- Inlines ------------------------------------------------------------------------
 
+if TYPE_CHECKING:
+    # To the type checker the admin mixins below are the admin classes they always join.
+    _AdminMixinBase = admin.options.BaseModelAdmin
+else:
+    _AdminMixinBase = object
 
-class VisibleRecordsInlineMixin:
+
+class VisibleRecordsInlineMixin(_AdminMixinBase):
     """Inline rows are limited to the records the user may see, like list pages."""
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet:
@@ -234,7 +241,7 @@ class AttachmentFileWidget(AdminFileWidget):
         return AttachmentDownload(value.name, attachment_download_url(self.site_name, attachment))
 
 
-class AttachmentFileMixin:
+class AttachmentFileMixin(_AdminMixinBase):
     """Attachment forms link the stored file to the download view, never to its media URL."""
 
     def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
@@ -277,7 +284,7 @@ class MoveStageForm(forms.Form):
 
     def __init__(self, *args: Any, stages: models.QuerySet, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["stage"].queryset = stages
+        cast(forms.ModelChoiceField, self.fields["stage"]).queryset = stages
 
 
 class OwnerCheckedFormMixin(forms.ModelForm):
@@ -310,6 +317,8 @@ class CsvUploadForm(forms.Form):
 class RecordChangeList(ChangeList):
     """Adds the choice labels and prefetches the list needs, so its queries stay constant."""
 
+    model_admin: RecordAdmin
+
     def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> Any:
         queryset = super().get_queryset(request, exclude_parameters)
         return self.model_admin.list_queryset(queryset)
@@ -318,6 +327,7 @@ class RecordChangeList(ChangeList):
 def _choice_column(model_field: ChoiceListField) -> Any:
     label_attr, colour_attr = f"_{model_field.name}_label", f"_{model_field.name}_colour"
 
+    @admin.display(description=capfirst(model_field.verbose_name), ordering=model_field.name)
     def column(obj: models.Model) -> str:
         value = getattr(obj, model_field.attname)
         if not value:
@@ -326,8 +336,6 @@ def _choice_column(model_field: ChoiceListField) -> Any:
             getattr(obj, label_attr, None) or value, getattr(obj, colour_attr, None)
         )
 
-    column.short_description = capfirst(model_field.verbose_name)
-    column.admin_order_field = model_field.name
     column.__name__ = model_field.name
     return column
 
@@ -469,7 +477,7 @@ class RecordAdmin(admin.ModelAdmin):
         if self.fieldsets:
             return super().get_fieldsets(request, obj)
         fields = [name for name in self.get_fields(request, obj) if name not in STAMP_FIELDS]
-        fieldsets = [(None, {"fields": fields})]
+        fieldsets: list[tuple[str | None, dict[str, Any]]] = [(None, {"fields": fields})]
         if obj is not None:
             fieldsets.append(("Record", {"fields": STAMP_FIELDS, "classes": ["collapse"]}))
         return fieldsets
@@ -582,13 +590,13 @@ class RecordAdmin(admin.ModelAdmin):
                 (record, getattr(record, self.model.pipeline_stage_field))
                 for record in queryset.select_related(self.model.pipeline_stage_field)[:20]
             ],
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }
         request.current_app = self.admin_site.name
         return TemplateResponse(request, "crm_kit/move_stage.html", context)
 
     @admin.action(description="Export selected %(verbose_name_plural)s to CSV")
-    def export_csv(self, request: HttpRequest, queryset: models.QuerySet) -> HttpResponse:
+    def export_csv(self, request: HttpRequest, queryset: models.QuerySet) -> StreamingHttpResponse:
         return self.csv_response(queryset)
 
     def _noun(self, count: int) -> str:
@@ -635,7 +643,7 @@ class RecordAdmin(admin.ModelAdmin):
         }
         return super().changelist_view(request, context)
 
-    def export_view(self, request: HttpRequest) -> HttpResponse:
+    def export_view(self, request: HttpRequest) -> StreamingHttpResponse:
         """The current list (with its search and filters) as CSV."""
         if not self.has_view_permission(request):
             raise PermissionDenied
@@ -716,7 +724,8 @@ class RecordAdmin(admin.ModelAdmin):
             "form": form,
             "error": error,
             "columns": columns,
-            "key_title": column_title(config.model_field(config.key_field)),
+            # import_view refuses a list without an import key.
+            "key_title": column_title(config.model_field(config.key_field)),  # type: ignore[arg-type]
         }
         return TemplateResponse(request, "crm_kit/import_upload.html", context)
 
@@ -832,7 +841,8 @@ class ChoiceListAdmin(admin.ModelAdmin):
 
     def __init__(self, model: Any, admin_site: admin.AdminSite) -> None:
         option_model = kit_model(model._meta.app_label, "ChoiceOption")
-        self.inlines = [
+        # Per instance: each app's admin gets an inline of its own options model.
+        self.inlines = [  # type: ignore[misc]
             type("ChoiceOptionInline", (ChoiceOptionInlineBase,), {"model": option_model})
         ]
         super().__init__(model, admin_site)
@@ -870,7 +880,8 @@ class PipelineAdmin(admin.ModelAdmin):
 
     def __init__(self, model: Any, admin_site: admin.AdminSite) -> None:
         stage_model = kit_model(model._meta.app_label, "Stage")
-        self.inlines = [type("StageInline", (StageInlineBase,), {"model": stage_model})]
+        # Per instance: each app's admin gets an inline of its own stage model.
+        self.inlines = [type("StageInline", (StageInlineBase,), {"model": stage_model})]  # type: ignore[misc]
         super().__init__(model, admin_site)
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet:

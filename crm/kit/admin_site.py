@@ -32,9 +32,11 @@ from crm.kit.dashboard import (
     pipeline_board,
     pipeline_stage_totals,
     pipelines_for,
+    stage_foreign_key,
     tasks_due,
     timeline_recent,
 )
+from crm.kit.models import Record
 from crm.kit.registry import kit_model
 from crm.kit.roles import records_visible_to
 from crm.kit.services import records_move_stage
@@ -108,18 +110,19 @@ class CRMAdminSite(admin.AdminSite):
     def _url(self, name: str, *args: Any) -> str:
         return reverse(f"{self.name}:{name}", args=args, current_app=self.name)
 
-    def board_models(self, request: HttpRequest) -> list[tuple[type, Any]]:
+    def board_models(self, request: HttpRequest) -> list[tuple[type[Record], Any]]:
         """(model, admin) of the registered models that move through pipelines and the user
         may view."""
         found = []
         for model, model_admin in self._registry.items():
             if (
                 model._meta.app_label == self.app_label
-                and getattr(model, "pipeline_stage_field", None)
+                and issubclass(model, Record)
+                and model.pipeline_stage_field
                 and model_admin.has_view_permission(request)
             ):
                 found.append((model, model_admin))
-        return sorted(found, key=lambda pair: pair[0]._meta.verbose_name)
+        return sorted(found, key=lambda pair: str(pair[0]._meta.verbose_name))
 
     def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list:
         app_list = super().get_app_list(request, app_label)
@@ -157,14 +160,16 @@ class CRMAdminSite(admin.AdminSite):
 
     # Dashboard.
 
-    def index(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+    def index(self, request: HttpRequest, extra_context: Any = None) -> TemplateResponse:
         context = {**self.dashboard_context(request), **(extra_context or {})}
         return super().index(request, context)
 
     def dashboard_context(self, request: HttpRequest) -> dict:
         charts = []
         for model, model_admin in self.board_models(request):
-            for pipeline in pipelines_for(app_label=self.app_label, entity=model._meta.model_name):
+            # A model's model_name is never None (the stubs allow None for unprepared Options).
+            entity: str = model._meta.model_name  # type: ignore[assignment]
+            for pipeline in pipelines_for(app_label=self.app_label, entity=entity):
                 columns = pipeline_stage_totals(
                     model=model,
                     pipeline=pipeline,
@@ -193,7 +198,7 @@ class CRMAdminSite(admin.AdminSite):
         return context
 
     def _charts(
-        self, model: type, model_admin: Any, pipeline: Any, columns: list[StageColumn]
+        self, model: type[Record], model_admin: Any, pipeline: Any, columns: list[StageColumn]
     ) -> list[dict]:
         """Bars per stage: one chart per currency, or record counts without an amount."""
         board_url = self._url("board_pipeline", pipeline.pk)
@@ -237,13 +242,16 @@ class CRMAdminSite(admin.AdminSite):
         for model, _model_admin in boards:
             if wanted in (None, model._meta.model_name):
                 pipeline = pipelines_for(
-                    app_label=self.app_label, entity=model._meta.model_name
+                    app_label=self.app_label,
+                    entity=model._meta.model_name,  # type: ignore[arg-type]  # never None
                 ).first()
                 if pipeline is not None:
                     return redirect(self._url("board_pipeline", pipeline.pk))
         raise Http404("There is no pipeline to show yet. Create one under Pipelines.")
 
-    def _board_target(self, request: HttpRequest, pipeline_id: int) -> tuple[Any, type, Any]:
+    def _board_target(
+        self, request: HttpRequest, pipeline_id: int
+    ) -> tuple[Any, type[Record], Any]:
         pipeline_model = kit_model(self.app_label, "Pipeline")
         pipeline = get_object_or_404(pipeline_model, pk=pipeline_id)
         try:
@@ -251,7 +259,7 @@ class CRMAdminSite(admin.AdminSite):
         except LookupError:
             raise Http404(f"The pipeline {pipeline} is for an unknown entity.") from None
         model_admin = self._registry.get(model)
-        if model_admin is None or not getattr(model, "pipeline_stage_field", None):
+        if model_admin is None or not issubclass(model, Record) or not model.pipeline_stage_field:
             raise Http404(f"The pipeline {pipeline} has no board.")
         if not model_admin.has_view_permission(request):
             raise PermissionDenied
@@ -268,7 +276,7 @@ class CRMAdminSite(admin.AdminSite):
             select_related=model_admin.get_board_select_related(),
         )
         opts = model._meta
-        stage_attname = opts.get_field(model.pipeline_stage_field).attname
+        stage_attname = stage_foreign_key(model).attname
         for column in columns:
             column.total_text = totals_text(column)
             column.cards = [
@@ -294,7 +302,8 @@ class CRMAdminSite(admin.AdminSite):
                 "url": self._url("board_pipeline", other.pk),
                 "current": other.pk == pipeline.pk,
             }
-            for other in pipelines_for(app_label=self.app_label, entity=opts.model_name)
+            # A model's model_name is never None (the stubs allow None for unprepared Options).
+            for other in pipelines_for(app_label=self.app_label, entity=opts.model_name)  # type: ignore[arg-type]
         ]
         context = {
             **self.each_context(request),

@@ -33,15 +33,30 @@ class StageColumn:
     # Amount per currency ("" when the model has no currency field), in currency order.
     totals: dict[str, Decimal] = field(default_factory=dict)
     records: list[models.Model] = field(default_factory=list)
+    # Filled in by the admin's board view for its template.
+    total_text: str = field(default="", compare=False)
+    cards: list[dict[str, Any]] = field(default_factory=list, compare=False)
 
     @property
     def hidden(self) -> int:
         return self.count - len(self.records)
 
 
+def stage_foreign_key(model: type[Record]) -> models.ForeignKey:
+    """The foreign key to its stage by which ``model`` moves through pipelines."""
+    name = model.pipeline_stage_field
+    stage_field = model._meta.get_field(name) if name else None
+    if not isinstance(stage_field, models.ForeignKey):
+        raise ValueError(
+            f"{model.__name__} does not move through pipelines; set its pipeline_stage_field "
+            "to the name of its stage foreign key."
+        )
+    return stage_field
+
+
 def pipeline_records(*, model: type[Record], pipeline: models.Model, user: Any) -> models.QuerySet:
     """Alive records of ``model`` in ``pipeline`` that ``user`` may see."""
-    stage_field = model.pipeline_stage_field
+    stage_field = stage_foreign_key(model).name
     queryset = model.objects.filter(**{f"{stage_field}__pipeline": pipeline})
     return records_visible_to(user, queryset)
 
@@ -55,8 +70,10 @@ def pipeline_stage_totals(
     currency_field: str | None = None,
 ) -> list[StageColumn]:
     """Every stage of the pipeline, in order, with record counts and amounts (one query)."""
-    stage_field = model.pipeline_stage_field
-    columns = {stage.pk: StageColumn(stage=stage) for stage in pipeline.stages.order_by("order")}
+    stage_field = stage_foreign_key(model).name
+    # The kit's Stage declares related_name="stages" towards its app's Pipeline.
+    stages = pipeline.stages.order_by("order")  # type: ignore[attr-defined]
+    columns = {stage.pk: StageColumn(stage=stage) for stage in stages}
     group_by = [stage_field] + ([currency_field] if currency_field else [])
     aggregates: dict[str, Any] = {"record_count": Count("pk")}
     if amount_field:
@@ -102,7 +119,7 @@ def pipeline_board(
         currency_field=currency_field,
     )
     by_stage = {column.stage.pk: column for column in columns}
-    stage_attname = model._meta.get_field(model.pipeline_stage_field).attname
+    stage_attname = stage_foreign_key(model).attname
     records = (
         pipeline_records(model=model, pipeline=pipeline, user=user)
         .select_related(*select_related)

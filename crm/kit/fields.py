@@ -60,7 +60,7 @@ class ChoiceListField(models.CharField):
             empty = [] if not self.blank and self.has_default() else [("", "---------")]
             return empty + self.options()
 
-        defaults = {
+        defaults: dict[str, Any] = {
             "choices": choices,
             "required": not self.blank,
             "label": self.verbose_name.capitalize() if self.verbose_name else None,

@@ -61,7 +61,13 @@ class CsvConfig:
     relation_keys: Mapping[str, str] = field(default_factory=dict)
 
     def model_field(self, name: str) -> models.Field:
-        return self.model._meta.get_field(name)
+        model_field = self.model._meta.get_field(name)
+        if not isinstance(model_field, models.Field):
+            raise ValueError(
+                f"{name!r} is a reverse relation of {self.model.__name__}, not one of its "
+                "columns; list only the model's own fields."
+            )
+        return model_field
 
 
 def csv_fields_default(model: type[models.Model]) -> tuple[str, ...]:
@@ -89,7 +95,7 @@ def _header_token(text: str) -> str:
 def _relation_key(config: CsvConfig, model_field: models.Field) -> str:
     if model_field.name in config.relation_keys:
         return config.relation_keys[model_field.name]
-    related = model_field.related_model
+    related = _related_model(model_field)
     if related is get_user_model():
         return related.USERNAME_FIELD
     names = {f.name for f in related._meta.concrete_fields}
@@ -224,19 +230,19 @@ def _match_columns(config: CsvConfig, header: list[str]) -> tuple[dict[int, str]
         by_token[_header_token(name)] = name
         by_token[_header_token(str(model_field.verbose_name))] = name
     columns: dict[int, str] = {}
-    ignored = []
+    ignored: list[str] = []
     for position, title in enumerate(header):
-        name = by_token.get(_header_token(title))
-        if name is None:
+        matched = by_token.get(_header_token(title))
+        if matched is None:
             if title.strip():
                 ignored.append(title.strip())
             continue
-        if name in columns.values():
+        if matched in columns.values():
             raise CsvFileError(
                 f"The column {title.strip()!r} appears twice in the header. "
                 "Keep one column per field and upload the file again."
             )
-        columns[position] = name
+        columns[position] = matched
     missing = [name for name in _required_fields(config) if name not in columns.values()]
     if missing:
         titles = ", ".join(repr(column_title(config.model_field(name))) for name in missing)
@@ -346,7 +352,7 @@ class _CellReader:
             return None
         cache_key = (model_field.name, text.lower())
         if cache_key not in self._related:
-            related_model = model_field.related_model
+            related_model = _related_model(model_field)
             key = _relation_key(self.config, model_field)
             lookup = {"pk": text} if key == "pk" else {f"{key}__iexact": text}
             try:
@@ -366,7 +372,13 @@ class _CellReader:
 
 
 def related_model_name(model_field: models.Field) -> str:
-    return str(model_field.related_model._meta.verbose_name)
+    return str(_related_model(model_field)._meta.verbose_name)
+
+
+def _related_model(model_field: models.Field) -> type[models.Model]:
+    related = model_field.related_model
+    assert related is not None, "only relation columns have a related model"
+    return related
 
 
 def _display(value: Any) -> str:
@@ -375,21 +387,24 @@ def _display(value: Any) -> str:
     return str(value)
 
 
-def _existing_by_key(config: CsvConfig, keys: Iterable[Any]) -> dict[Any, models.Model]:
+def _existing_by_key(
+    config: CsvConfig, key_field: str, keys: Iterable[Any]
+) -> dict[Any, models.Model]:
     manager = getattr(config.model, "all_objects", config.model._default_manager)
     keys = list(keys)
     found = {}
     for start in range(0, len(keys), _KEY_LOOKUP_CHUNK):
         chunk = keys[start : start + _KEY_LOOKUP_CHUNK]
-        for record in manager.filter(**{f"{config.key_field}__in": chunk}):
-            found[getattr(record, config.key_field)] = record
+        for record in manager.filter(**{f"{key_field}__in": chunk}):
+            found[getattr(record, key_field)] = record
     return found
 
 
 def _row_values(
     reader: _CellReader, config: CsvConfig, columns: dict[int, str], cells: list[str]
 ) -> tuple[dict[str, Any], list[str]]:
-    values, errors = {}, []
+    values: dict[str, Any] = {}
+    errors: list[str] = []
     for position, name in columns.items():
         try:
             values[name] = reader.value(name, cells[position].strip())
@@ -399,8 +414,8 @@ def _row_values(
     return values, errors
 
 
-def _key_of(config: CsvConfig, values: dict[str, Any]) -> Any:
-    key = values.get(config.key_field)
+def _key_of(config: CsvConfig, key_field: str, values: dict[str, Any]) -> Any:
+    key = values.get(key_field)
     if config.key_normaliser is not None:
         key = config.key_normaliser(key)
     return key or None
@@ -409,7 +424,7 @@ def _key_of(config: CsvConfig, values: dict[str, Any]) -> Any:
 def _validation_messages(config: CsvConfig, error: ValidationError) -> list[str]:
     if not hasattr(error, "error_dict"):
         return list(error.messages)
-    messages = []
+    messages: list[str] = []
     for name, field_errors in error.message_dict.items():
         prefix = "" if name == "__all__" else f"{column_title(config.model_field(name))}: "
         messages.extend(prefix + message for message in field_errors)
@@ -452,7 +467,8 @@ def _plan_row(
 
 
 def _plan(config: CsvConfig, text: str, changeable: models.QuerySet) -> ImportPlan:
-    if config.key_field is None:
+    key_field = config.key_field
+    if key_field is None:
         raise ValueError(f"{config.model.__name__} has no import key configured.")
     header, raw_rows = _read_rows(text)
     columns, ignored = _match_columns(config, header)
@@ -461,8 +477,8 @@ def _plan(config: CsvConfig, text: str, changeable: models.QuerySet) -> ImportPl
             "The file has a header row but no data rows: there is nothing to import."
         )
     reader = _CellReader(config)
-    key_title = column_title(config.model_field(config.key_field))
-    parsed = []
+    key_title = column_title(config.model_field(key_field))
+    parsed: list[tuple[ImportRow, dict[str, Any], Any]] = []
     for line, cells in raw_rows:
         row = ImportRow(line=line, action="error")
         if len(cells) != len(header):
@@ -474,16 +490,16 @@ def _plan(config: CsvConfig, text: str, changeable: models.QuerySet) -> ImportPl
             continue
         values, errors = _row_values(reader, config, columns, cells)
         row.errors.extend(errors)
-        key = _key_of(config, values)
+        key = _key_of(config, key_field, values)
         if key is None and not errors:
             row.errors.append(f"{key_title} is empty; every row needs one to be matched.")
         if key is not None:
-            values[config.key_field] = key
+            values[key_field] = key
             row.key = str(key)
         parsed.append((row, values, key))
 
     keys = {key for _row, _values, key in parsed if key is not None}
-    existing = _existing_by_key(config, keys)
+    existing = _existing_by_key(config, key_field, keys)
     changeable_pks = set(
         changeable.filter(pk__in=[record.pk for record in existing.values()]).values_list(
             "pk", flat=True
@@ -536,6 +552,7 @@ def csv_import_apply(
         with acting_as(user), transaction.atomic():
             for row in plan.rows:
                 if row.action in {"create", "update"}:
+                    assert row.instance is not None, "planned rows carry their instance"
                     row.instance.save()
     except IntegrityError as error:
         raise CsvFileError(

@@ -54,5 +54,6 @@ class ModelPermissions(DjangoModelPermissions):
         model = self._queryset(view).model
         templates = getattr(view, "action_permissions", {}).get(getattr(view, "action", None))
         if templates is None:
-            return request.user.has_perms(self.get_required_permissions(request.method, model))
+            # request.method is set on every request a view handles.
+            return request.user.has_perms(self.get_required_permissions(request.method, model))  # type: ignore[arg-type]
         return request.user.has_perms([permission_name(template, model) for template in templates])

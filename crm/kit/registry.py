@@ -7,8 +7,9 @@ record it works on, so two apps never write into each other's tables.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.apps import apps
-from django.db import models
 
 KIT_MODEL_NAMES = (
     "ChoiceList",
@@ -26,8 +27,12 @@ KIT_MODEL_NAMES = (
 )
 
 
-def kit_model(app_label: str, name: str) -> type[models.Model]:
-    """The concrete kit model ``name`` of the app ``app_label``."""
+def kit_model(app_label: str, name: str) -> type[Any]:
+    """The concrete kit model ``name`` of the app ``app_label``.
+
+    Typed ``Any``: the class exists only at runtime, in the app, and its managers and
+    fields are the app's own (the abstract kit models declare no ``objects``).
+    """
     if name not in KIT_MODEL_NAMES:
         raise LookupError(f"{name!r} is not a kit model; expected one of {KIT_MODEL_NAMES}.")
     return apps.get_model(app_label, name)

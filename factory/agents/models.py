@@ -12,6 +12,7 @@ and how it is replayed. Logic lives in services and the harness, not here.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.db import models
 
@@ -40,7 +41,7 @@ TERMINAL_STATUSES = frozenset(
     }
 )
 
-_MONEY = {"max_digits": 12, "decimal_places": 6}
+_MONEY: dict[str, Any] = {"max_digits": 12, "decimal_places": 6}
 
 
 class AgentRun(models.Model):

@@ -18,7 +18,7 @@ from factory.agents.models import AgentRun, AgentTurn
 from factory.agents.roles import role_definition, run_tool_specs
 from factory.agents.tools import SpecOperation
 from factory.llm.recording import recording_entry, structured_request, turn_request
-from factory.llm.types import Message, ToolCall, ToolSpec, TurnResult, Usage
+from factory.llm.types import Message, StopReason, ToolCall, ToolSpec, TurnResult, Usage
 from factory.spec.models import AppSpec
 
 
@@ -72,7 +72,7 @@ def agent_turn_result(*, turn: AgentTurn) -> TurnResult:
     return TurnResult(
         text=turn.text,
         tool_calls=tuple(ToolCall.model_validate(call) for call in turn.tool_calls),
-        stop_reason=turn.stop_reason,
+        stop_reason=StopReason(turn.stop_reason),
         raw_stop_reason=turn.raw_stop_reason,
         refusal=turn.refusal,
         usage=Usage(

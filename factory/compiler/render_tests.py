@@ -66,8 +66,8 @@ def sample_value(field: FieldSpec, context: AppContext) -> object:
         if kind == FieldType.INTEGER:
             return int(number)
         digits, places = field_digits(field)
-        number = min(Decimal(str(number)), Decimal(10 ** (digits - places)) - 1)
-        return str(Decimal(number).quantize(Decimal(1).scaleb(-places)))
+        amount = min(Decimal(str(number)), Decimal(10 ** (digits - places)) - 1)
+        return str(amount.quantize(Decimal(1).scaleb(-places)))
     if kind == FieldType.BOOLEAN:
         return True
     if kind == FieldType.DATE:

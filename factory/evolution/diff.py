@@ -453,7 +453,11 @@ class _SpecDiffer:
         )
 
     def _stage_field_change(self, old: EntitySpec, new: EntitySpec) -> SpecChange:
-        located = {"entity_id": new.id, "old": old.stage_field, "new": new.stage_field}
+        located: dict[str, Any] = {
+            "entity_id": new.id,
+            "old": old.stage_field,
+            "new": new.stage_field,
+        }
         if old.stage_field and new.stage_field:
             return SpecChange(
                 ChangeKind.STAGE_FIELD_RENAMED,
@@ -543,7 +547,7 @@ class _SpecDiffer:
     def _changes_of_field(
         self, entity: EntitySpec, old: FieldSpec, new: FieldSpec
     ) -> Iterator[SpecChange]:
-        located = {"entity_id": entity.id, "field_id": new.id}
+        located: dict[str, Any] = {"entity_id": entity.id, "field_id": new.id}
         if old.name != new.name:
             yield SpecChange(
                 ChangeKind.FIELD_RENAMED,
@@ -573,7 +577,11 @@ class _SpecDiffer:
         self, entity: EntitySpec, old: FieldSpec, new: FieldSpec
     ) -> SpecChange | None:
         verdict, phrase = field_storage_verdict(old, new)
-        located = {"entity_id": entity.id, "field_id": new.id, "old": old.type.value}
+        located: dict[str, Any] = {
+            "entity_id": entity.id,
+            "field_id": new.id,
+            "old": old.type.value,
+        }
         if verdict == TypeVerdict.SAME:
             return None
         if verdict == TypeVerdict.WIDEN:
@@ -635,7 +643,7 @@ class _SpecDiffer:
     def _rule_changes(
         self, entity: EntitySpec, old: FieldSpec, new: FieldSpec
     ) -> Iterator[SpecChange]:
-        located = {"entity_id": entity.id, "field_id": new.id}
+        located: dict[str, Any] = {"entity_id": entity.id, "field_id": new.id}
         where = f"field {new.name} on {entity.name}"
         if old.required and not new.required:
             yield SpecChange(
@@ -875,7 +883,7 @@ class _SpecDiffer:
 
     def _stage_changes(self, owner: str, old: Any, new: Any) -> Iterator[SpecChange]:
         before, after = _by_id(old.stages), _by_id(new.stages)
-        located = {"entity_id": new.entity, "subject_id": new.id}
+        located: dict[str, Any] = {"entity_id": new.entity, "subject_id": new.id}
         for stage_id, stage in after.items():
             if stage_id not in before:
                 yield SpecChange(

@@ -17,6 +17,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -153,9 +154,7 @@ class SdkProvider(ModelProvider):
         usage = Usage()
         for attempt in (1, 2):
             raw = self._with_retries(
-                lambda conversation=conversation: self._send_structured(
-                    conversation, output_type, limit
-                )
+                partial(self._send_structured, conversation, output_type, limit)
             )
             usage = usage + raw.usage
             if raw.stop_reason == StopReason.REFUSAL:

@@ -86,7 +86,7 @@ class OpenAICompatibleProvider(SdkProvider):
             "Answer with only a JSON object, no text around it, matching this JSON Schema: "
             + json.dumps(schema, separators=(",", ":"))
         )
-        request = {
+        request: dict[str, Any] = {
             "model": self.model,
             "messages": chat_messages(messages, extra_system=instruction),
             "max_tokens": max_output_tokens,

@@ -37,7 +37,7 @@ class ModelPrice:
                 None if cached is None else Decimal(str(cached)),
             )
         values = [Decimal(str(value)) for value in raw]
-        return cls(*values)  # type: ignore[arg-type]
+        return cls(*values)
 
 
 def price_table(raw: Mapping[str, Any]) -> dict[str, ModelPrice]:

@@ -6,7 +6,7 @@ Forms only collect and clean what the builder typed; the services decide and ref
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -35,7 +35,7 @@ class ChangeRequestForm(forms.Form):
 
     def __init__(self, *args: Any, tenants: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["tenant"].queryset = tenants
+        cast(forms.ModelChoiceField, self.fields["tenant"]).queryset = tenants
 
 
 def answer_field_name(question: Question) -> str:
@@ -107,11 +107,12 @@ class SpecUploadForm(forms.Form):
 
     def __init__(self, *args: Any, tenants: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["tenant"].queryset = tenants
+        cast(forms.ModelChoiceField, self.fields["tenant"]).queryset = tenants
         self.spec: AppSpec | None = None
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         upload = data.get("spec_file")
         text = upload.read().decode("utf-8", errors="replace") if upload else data.get("spec_text")
         if not text or not text.strip():

@@ -21,7 +21,7 @@ import difflib
 import keyword
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
     from factory.spec.models import AppSpec, EntitySpec
@@ -388,13 +388,14 @@ class _Parser:
 
     def _primary(self) -> Expression:
         token = self._advance()
+        # The tokenizer gives number and percent tokens a Decimal, string tokens a str.
         if token.kind == "number":
-            return NumberLiteral(token.position, token.value, "." not in token.text)
+            return NumberLiteral(token.position, cast(Decimal, token.value), "." not in token.text)
         if token.kind == "percent":
-            value = token.value / 100
+            value = cast(Decimal, token.value) / 100
             return NumberLiteral(token.position, value, value == value.to_integral_value())
         if token.kind == "string":
-            return TextLiteral(token.position, token.value)
+            return TextLiteral(token.position, cast(str, token.value))
         if token.kind == "(":
             self._nest(token.position)
             node = self._or()

@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from factory.spec.models import AppSpec
 from factory.spec.validation import SpecInvalid, SpecProblem, validate_app_spec
@@ -47,7 +48,7 @@ class _AliasFound(Exception):
         self.node = node
 
 
-class _StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+class _StrictLoader(_BaseLoader):
     """Safe YAML without aliases, merge keys, duplicate keys, dates or yes/no/on/off booleans."""
 
     def construct_document(self, node: Any) -> Any:
@@ -270,7 +271,7 @@ def _pattern_message(pattern: str, value: Any) -> str:
     return f"{shown} does not have the expected form ({pattern})."
 
 
-def _error_message(error: dict) -> str:
+def _error_message(error: ErrorDetails) -> str:
     kind = error.get("type", "")
     ctx = error.get("ctx") or {}
     if kind == "string_pattern_mismatch":

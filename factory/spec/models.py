@@ -14,11 +14,11 @@ import Django.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-SPEC_VERSION = 1
+SPEC_VERSION: Final = 1
 
 StableId = Annotated[
     str,

@@ -10,6 +10,8 @@ listed here. This module builds data only: it must not import Django.
 
 from __future__ import annotations
 
+from typing import Any
+
 from crm.defaults import CHOICE_LISTS, PIPELINES
 from factory.spec.models import (
     AdminOptions,
@@ -31,7 +33,9 @@ from factory.spec.models import (
 TEMPLATE_DEFAULT_CURRENCY = "EUR"
 
 
-def _field(entity_id: str, name: str, type_: str, label: str | None = None, **options) -> FieldSpec:
+def _field(
+    entity_id: str, name: str, type_: str, label: str | None = None, **options: Any
+) -> FieldSpec:
     return FieldSpec(
         id=f"{entity_id}_{name}",
         name=name,
@@ -134,7 +138,7 @@ def _contact() -> EntitySpec:
 
 
 def _contact_point(entity_id: str, name: str, label: str, value: str, type_: str) -> EntitySpec:
-    options = {"max_length": 32} if type_ == "phone" else {}
+    options: dict[str, Any] = {"max_length": 32} if type_ == "phone" else {}
     return EntitySpec(
         id=entity_id,
         name=name,

@@ -523,6 +523,7 @@ class _Validator:
         if field.default is None:
             return
         field_type = str(field.type)
+        problem: str | None
         if field_type in {"multi_choice", "relation", "relation_many", "file"}:
             problem = f"a {_type_name(field_type)} field cannot have a default; remove it."
         elif field_type in NUMBER_TYPES:
@@ -943,8 +944,8 @@ class _Validator:
                     )
                 values.add(option.value)
         for key, needed in KIT_CHOICE_LISTS.items():
-            choice_list = self.choice_lists.get(key)
-            present = {option.value for option in choice_list.options} if choice_list else set()
+            kit_list = self.choice_lists.get(key)
+            present = {option.value for option in kit_list.options} if kit_list else set()
             missing = [value for value in needed if value not in present]
             if missing:
                 self.add(

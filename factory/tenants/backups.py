@@ -16,7 +16,7 @@ import datetime
 import gzip
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -160,7 +160,9 @@ def _row_keys(content: dict[str, Any]) -> dict[str, str]:
     return keyed
 
 
-def snapshots_compare(*, before: dict[str, Any], after: dict[str, Any]) -> dict[str, TableChanges]:
+def snapshots_compare(
+    *, before: Mapping[str, Any], after: Mapping[str, Any]
+) -> dict[str, TableChanges]:
     """Per table, the rows added, changed and removed between two snapshots of an app.
 
     Tables are matched by name; a table only in ``after`` counts all its rows as added, a

@@ -61,7 +61,7 @@ class TenantHostMiddleware:
         held_back = request_held_back(request, host.app_label)
         if held_back is not None:
             return held_back
-        request.urlconf = tenant_urlconf(host.app_label)  # type: ignore[attr-defined]
+        request.urlconf = tenant_urlconf(host.app_label)
         return self.get_response(request)
 
 

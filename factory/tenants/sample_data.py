@@ -72,6 +72,7 @@ def _choice_options(app_label: str, field: Any) -> list[str]:
 
 def _related(field: models.Field, app_label: str, chosen: dict[str, Any]) -> Any:
     model = field.related_model
+    assert model is not None, "only relation fields have a related model"
     if model._meta.app_label != app_label:
         return None  # users and content types stay empty in samples
     queryset = model._default_manager.all()

@@ -4,6 +4,7 @@ board (stage totals, pipeline switcher, moving a deal, and who may move what).""
 from __future__ import annotations
 
 import datetime
+import re
 from decimal import Decimal
 
 import pytest
@@ -14,6 +15,7 @@ from django.utils import timezone
 from crm import models
 from crm.factories import ContactFactory, DealFactory, TaskFactory, UserFactory
 from crm.kit.current_user import acting_as
+from crm.kit.dashboard import stage_foreign_key
 from crm.kit.models import TimelineAction
 from crm.kit.roles import ROLE_MEMBER, ROLE_READ_ONLY, role_groups_install
 
@@ -281,3 +283,17 @@ def test_dashboard_query_count_does_not_grow_with_records(admin_client, sales):
         TaskFactory(target=DealFactory(), due_date=timezone.localdate())
 
     assert queries() == few
+
+
+def test_stage_foreign_key_is_the_field_named_by_pipeline_stage_field():
+    assert stage_foreign_key(models.Deal) is models.Deal._meta.get_field("stage")
+    assert stage_foreign_key(models.Deal).attname == "stage_id"
+
+
+def test_stage_foreign_key_of_a_model_without_pipelines_says_what_to_set():
+    message = (
+        "Company does not move through pipelines; set its pipeline_stage_field to the name "
+        "of its stage foreign key."
+    )
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        stage_foreign_key(models.Company)

@@ -14,13 +14,14 @@ labelled "scripted".
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from factory.agents.budgets import AgentBudget
 from factory.agents.models import AgentRun, AgentRunStatus
-from factory.agents.outputs import AnalystReport, ArchitectPlan, PlanTask, QAVerdict
+from factory.agents.outputs import AnalystReport, ArchitectPlan, PlanTask, QAVerdict, Specialist
 from factory.agents.prompts import requirements_context
 from factory.agents.selectors import agent_run_operations
 from factory.agents.services import agent_run_create, agent_run_execute
@@ -104,7 +105,7 @@ ANALYST_REPORT = AnalystReport.model_validate(
 
 def _task(
     task_id: str,
-    specialist: str,
+    specialist: Specialist,
     title: str,
     instructions: str,
     requirements: Sequence[str],
@@ -772,13 +773,14 @@ def recruitment_scenario_run(
     current = spec
     changes = []
     for task in ARCHITECT_PLAN.tasks:
-        script = {
+        scripts: dict[str, Callable[[], list[TurnResult]]] = {
             "data_model": _data_model_script,
             "process": _process_script,
             "automations": _automations_script,
             "screens": _screens_script,
-            "api_roles": lambda current=current: _api_roles_script(current),
-        }[task.id]()
+            "api_roles": partial(_api_roles_script, current),
+        }
+        script = scripts[task.id]()
         run = run_role(
             task.specialist,
             f"Task {task.id}: {task.title}.\n{task.instructions}\n"

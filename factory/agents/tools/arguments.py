@@ -8,7 +8,7 @@ something. Destructive tools carry ``confirm``; without it they are recorded as 
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -33,15 +33,24 @@ class ToolArguments(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class PartialArguments(ToolArguments):
+    """Base of the update tools' arguments, whose fields ``partial_arguments`` derives at
+    runtime from a spec model (so a type checker cannot list them)."""
+
+    if TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> Any: ...
+
+
 def partial_arguments(
     name: str,
     model: type[BaseModel],
     *,
-    exclude: set[str] = frozenset(),
+    exclude: frozenset[str] | set[str] = frozenset(),
     head: dict[str, Any] | None = None,
     tail: dict[str, Any] | None = None,
     confirm: bool = False,
-) -> type[ToolArguments]:
+) -> type[PartialArguments]:
     """Arguments of an update tool, derived from the spec model so they follow it: every
     field optional (left out = unchanged), with its constraints and description."""
     fields: dict[str, Any] = dict(head or {})
@@ -55,7 +64,7 @@ def partial_arguments(
     fields.update(tail or {})
     if confirm:
         fields["confirm"] = (Confirm, False)
-    return create_model(name, __base__=ToolArguments, **fields)
+    return create_model(name, __base__=PartialArguments, **fields)
 
 
 EntityRef = Annotated[str, Field(description="Entity id.")]

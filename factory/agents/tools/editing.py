@@ -82,7 +82,7 @@ def entity_add(draft: Draft, args: a.EntityAddArgs) -> Edit:
     return Edit(f"Added entity {entity['id']} ({entity['name']}).")
 
 
-def entity_update(draft: Draft, args: a.EntityUpdateArgs) -> Edit:
+def entity_update(draft: Draft, args: a.PartialArguments) -> Edit:
     entity = find_entity(draft, args.entity)
     changes = _changes(args, {"entity"})
     _require_changes(changes, f"entity {entity['id']}")
@@ -140,7 +140,7 @@ def _field(entity: Draft, reference: str) -> Draft:
     )
 
 
-def field_update(draft: Draft, args: a.FieldUpdateArgs) -> Edit:
+def field_update(draft: Draft, args: a.PartialArguments) -> Edit:
     entity = find_entity(draft, args.entity)
     field = _field(entity, args.field)
     changes = _changes(args, {"entity", "field"})
@@ -224,7 +224,7 @@ def choice_list_add(draft: Draft, args: a.ChoiceListAddArgs) -> Edit:
     return Edit(f"Added choice list {choice['key']} ({len(choice['options'])} options).")
 
 
-def choice_list_update(draft: Draft, args: a.ChoiceListUpdateArgs) -> Edit:
+def choice_list_update(draft: Draft, args: a.PartialArguments) -> Edit:
     choice = _choice_list(draft, args.choice_list)
     changes = _changes(args, {"choice_list"})
     _require_changes(changes, f"choice list {choice['key']}")
@@ -294,7 +294,7 @@ def pipeline_add(draft: Draft, args: a.PipelineAddArgs) -> Edit:
     )
 
 
-def pipeline_update(draft: Draft, args: a.PipelineUpdateArgs) -> Edit:
+def pipeline_update(draft: Draft, args: a.PartialArguments) -> Edit:
     pipeline = _pipeline(draft, args.pipeline)
     changes = _changes(args, {"pipeline"})
     _require_changes(changes, f"pipeline {pipeline['id']}")
@@ -327,7 +327,7 @@ def stage_add(draft: Draft, args: a.StageAddArgs) -> Edit:
     return Edit(f"Added stage {stage['id']} to {pipeline['id']} at position {position}.")
 
 
-def stage_update(draft: Draft, args: a.StageUpdateArgs) -> Edit:
+def stage_update(draft: Draft, args: a.PartialArguments) -> Edit:
     pipeline = _pipeline(draft, args.pipeline)
     stage = _stage(pipeline, args.stage)
     changes = _changes(args, {"pipeline", "stage", "position"})
@@ -376,7 +376,7 @@ def computed_add(draft: Draft, args: a.ComputedAddArgs) -> Edit:
     return Edit(f"Added computed field {entity['id']}.{computed['name']}.")
 
 
-def computed_update(draft: Draft, args: a.ComputedUpdateArgs) -> Edit:
+def computed_update(draft: Draft, args: a.PartialArguments) -> Edit:
     entity = find_entity(draft, args.entity)
     computed = _computed(entity, args.computed)
     changes = _changes(args, {"entity", "computed"})
@@ -419,7 +419,7 @@ def automation_add(draft: Draft, args: a.AutomationAddArgs) -> Edit:
     return Edit(f"Added automation {automation['id']} on {automation['entity']}.")
 
 
-def automation_update(draft: Draft, args: a.AutomationUpdateArgs) -> Edit:
+def automation_update(draft: Draft, args: a.PartialArguments) -> Edit:
     automation = _automation(draft, args.automation)
     changes = _changes(args, {"automation"})
     _require_changes(changes, f"automation {automation['id']}")
@@ -437,7 +437,7 @@ def automation_remove(draft: Draft, args: a.AutomationRemoveArgs) -> Edit:
 # Admin and API options ---------------------------------------------------------------
 
 
-def admin_options_update(draft: Draft, args: a.AdminOptionsUpdateArgs) -> Edit:
+def admin_options_update(draft: Draft, args: a.PartialArguments) -> Edit:
     entity = find_entity(draft, args.entity)
     changes = _changes(args, {"entity"})
     _require_changes(changes, f"the admin options of {entity['id']}")
@@ -445,7 +445,7 @@ def admin_options_update(draft: Draft, args: a.AdminOptionsUpdateArgs) -> Edit:
     return Edit(f"Updated admin options of {entity['id']}: {', '.join(changes)}.")
 
 
-def api_options_update(draft: Draft, args: a.ApiOptionsUpdateArgs) -> Edit:
+def api_options_update(draft: Draft, args: a.PartialArguments) -> Edit:
     entity = find_entity(draft, args.entity)
     changes = _changes(args, {"entity"})
     _require_changes(changes, f"the API options of {entity['id']}")
@@ -468,7 +468,7 @@ def role_add(draft: Draft, args: a.RoleAddArgs) -> Edit:
     return Edit(f"Added role {role['id']}.")
 
 
-def role_update(draft: Draft, args: a.RoleUpdateArgs) -> Edit:
+def role_update(draft: Draft, args: a.PartialArguments) -> Edit:
     role = _role(draft, args.role)
     changes = _changes(args, {"role"})
     _require_changes(changes, f"role {role['id']}")

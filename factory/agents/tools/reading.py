@@ -56,8 +56,8 @@ def spec_summary_text(spec: AppSpec) -> str:
         for role in spec.roles:
             own = " (own records only)" if role.own_records_only else ""
             groups: dict[str, list[str]] = {}
-            for entity, permissions in role.permissions.items():
-                groups.setdefault("/".join(permissions) or "nothing", []).append(entity)
+            for entity_id, permissions in role.permissions.items():
+                groups.setdefault("/".join(permissions) or "nothing", []).append(entity_id)
             grants = "; ".join(f"{actions} on {', '.join(ids)}" for actions, ids in groups.items())
             lines.append(f"- {role.id}{own}: {grants or 'no permissions'}")
     return "\n".join(lines)

@@ -21,7 +21,7 @@ def values_dump(app_label: str) -> dict[str, dict[str, dict[str, Any]]]:
         fields = [field for field in model._meta.concrete_fields if not field.primary_key]
         rows: dict[str, dict[str, Any]] = {}
         for row in model._base_manager.order_by("pk"):
-            values = {}
+            values: dict[str, Any] = {}
             for field in fields:
                 raw = field.value_from_object(row)
                 values[field.name] = None if raw is None else field.value_to_string(row)

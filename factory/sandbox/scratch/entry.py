@@ -91,7 +91,8 @@ def run_steps(label: str, spec: str) -> int:
         if not ok:
             return 1
     if options.get("describe"):
-        from sandbox_introspect import app_models_describe
+        # A sibling of this script, on sys.path only in the sandbox process.
+        from sandbox_introspect import app_models_describe  # type: ignore[import-not-found]
 
         print(MODELS_MARKER + json.dumps(app_models_describe(label), sort_keys=True), flush=True)
     return 0

@@ -3,4 +3,6 @@
 from django.conf import settings
 from django.urls import include, path
 
-urlpatterns = [path(f"{label}/", include(f"{label}.urls")) for label in settings.SANDBOX_APPS]
+# SANDBOX_APPS is in sandbox_settings, which django-stubs does not see (it reads config.settings).
+sandbox_apps = settings.SANDBOX_APPS  # type: ignore[misc]
+urlpatterns = [path(f"{label}/", include(f"{label}.urls")) for label in sandbox_apps]

@@ -55,8 +55,8 @@ def _admin_sites(patterns: list[URLPattern | URLResolver]) -> set[AdminSite]:
     for pattern in patterns:
         if isinstance(pattern, URLResolver):
             sites |= _admin_sites(list(pattern.url_patterns))
-        elif isinstance(getattr(pattern.callback, "admin_site", None), AdminSite):
-            sites.add(pattern.callback.admin_site)
+        elif isinstance(site := getattr(pattern.callback, "admin_site", None), AdminSite):
+            sites.add(site)
     return sites
 
 

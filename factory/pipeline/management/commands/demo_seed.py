@@ -69,7 +69,8 @@ def _values(
     values: dict[str, Any] = {}
     for name, value in row.items():
         field = model._meta.get_field(name)
-        if field.is_relation and field.many_to_one and field.related_model.__name__ == "Stage":
+        related_model = field.related_model if field.many_to_one else None
+        if related_model is not None and related_model.__name__ == "Stage":
             stage = (
                 apps.get_model(label, "Stage")
                 .objects.filter(pipeline__entity=model._meta.model_name, name=value)
