@@ -104,10 +104,24 @@ def test_what_the_model_is_sent(small_spec, budget):
     assert "- company (Company): name:text*, budget:decimal" in system.content
     assert "R1. Companies have a website." in system.content
     assert user == Message.user("Add a website field to company.")
-    names = [tool.name for tool in request["tools"]]
-    assert names[:3] == ["spec_summary", "spec_entity", "spec_read"]
-    assert names[-1] == "finish"
-    assert "role_add" not in names
+    assert [tool.name for tool in request["tools"]] == [
+        "spec_summary",
+        "spec_entity",
+        "spec_read",
+        "entity_add",
+        "entity_update",
+        "entity_rename",
+        "entity_remove",
+        "field_add",
+        "field_update",
+        "field_rename",
+        "field_remove",
+        "choice_list_add",
+        "choice_list_update",
+        "choice_list_rename",
+        "choice_list_remove",
+        "finish",
+    ]
     assert run.prompt_name == "data_model"
     assert len(run.prompt_version) == 12
 
@@ -176,7 +190,11 @@ def test_max_turns_stop(small_spec):
     )
 
     assert run.status == "max_turns"
-    assert run.status_message.startswith("Stopped after 2 turns, the run's limit")
+    assert run.status_message == (
+        "Stopped after 2 turns, the run's limit, before the task was finished. Split the task, "
+        "or raise FACTORY_AGENT_MAX_TURNS."
+    )
+    assert run.turns_count == 2
     assert provider.remaining == 1
 
 
@@ -208,16 +226,40 @@ def test_stuck_after_three_malformed_answers(small_spec, budget):
     )
 
     assert run.status == "stuck"
-    assert run.status_message.startswith("Stopped: the model's last 3 answers were malformed")
+    assert run.status_message == (
+        "Stopped: the model's last 3 answers were malformed (no tool call, unreadable arguments "
+        "or unknown tools). Check the prompt and the model."
+    )
     first, second, third = turns(run)
     assert [turn.malformed for turn in (first, second, third)] == [True, True, True]
-    assert first.replies[0]["role"] == "user"
-    assert first.replies[0]["content"].startswith("You answered without calling a tool.")
-    assert second.replies[0]["content"].startswith("Your call to field_add could not be read")
-    assert third.replies[0]["content"].startswith(
-        "There is no tool 'shell' here. Your tools: spec_summary"
-    )
+    assert [(r["role"], r["is_error"], r["content"]) for r in first.replies] == [
+        (
+            "user",
+            False,
+            "You answered without calling a tool. You act only through the tools: make the next "
+            "change, or call finish with your report when the task is done.",
+        )
+    ]
+    assert [(r["tool_call_id"], r["is_error"], r["content"]) for r in second.replies] == [
+        (
+            "call_2_1",
+            True,
+            'Your call to field_add could not be read: the arguments are not valid JSON: {"entity":'
+            " \"comp. Send the arguments as one JSON object that follows the tool's schema.",
+        )
+    ]
+    assert [(r["tool_call_id"], r["is_error"], r["content"]) for r in third.replies] == [
+        (
+            "call_3_1",
+            True,
+            "There is no tool 'shell' here. Your tools: spec_summary, spec_entity, spec_read, "
+            "entity_add, entity_update, entity_rename, entity_remove, field_add, field_update, "
+            "field_rename, field_remove, choice_list_add, choice_list_update, choice_list_rename, "
+            "choice_list_remove, finish.",
+        )
+    ]
     assert run.patch == []
+    assert agent_run_spec(run=run) == small_spec
 
 
 def test_malformed_streak_is_broken_by_a_good_turn(small_spec, budget):
@@ -247,10 +289,14 @@ def test_finish_with_an_invalid_report_can_be_fixed(small_spec, budget):
 
     assert run.status == "finished"
     first = turns(run)[0]
-    assert first.replies[0]["is_error"] is True
-    assert first.replies[0]["content"].startswith(
-        "The report is invalid: summary: String should have at least 3 characters."
-    )
+    assert [(r["is_error"], r["content"]) for r in first.replies] == [
+        (
+            True,
+            "The report is invalid: summary: String should have at least 3 characters. Call "
+            "finish again with a corrected report.",
+        )
+    ]
+    assert run.result == {"summary": "Added the website field.", "open_points": []}
 
 
 def test_finish_is_refused_when_another_call_of_the_turn_failed(small_spec, budget):
@@ -484,10 +530,12 @@ def test_an_analyst_answer_that_never_validates_stops_the_run(small_spec, budget
     run, _ = execute(run, [{"summary": "x"}])
 
     assert run.status == "stuck"
-    assert run.status_message.startswith(
-        "The model's answer could not be used: The scripted answer is not a valid AnalystReport"
+    assert run.status_message == (
+        "The model's answer could not be used: The scripted answer is not a valid AnalystReport: "
+        "summary: String should have at least 3 characters; requirements: Field required"
     )
     assert run.turns_count == 0
+    assert run.result is None
 
 
 def test_a_turn_recorded_elsewhere_stops_this_process(small_spec, budget):
@@ -499,5 +547,6 @@ def test_a_turn_recorded_elsewhere_stops_this_process(small_spec, budget):
 
     result, _ = execute(run, [someone_else_records_first])
 
-    assert result.turns_count == 1
+    assert (result.status, result.turns_count) == ("running", 1)
     assert AgentTurn.objects.filter(run=run).count() == 0
+    assert result.patch == []

@@ -105,7 +105,15 @@ def test_log_in_open_dashboard_and_board_and_move_a_deal(live_server, browser_pa
     page.fill("#id_password", "secret-pass")
     page.click("input[type=submit]")
     page.wait_for_selector("#recent-activity")
-    assert page.locator(".crm-bar-row").count() >= 6
+    sales_chart = page.locator('[aria-label="Deals: Sales (EUR) per stage"] .crm-bar-row')
+    assert sales_chart.locator("> span:first-child").all_inner_texts() == [
+        "Lead (1)",
+        "Qualified (0)",
+        "Proposal (1)",
+        "Negotiation (1)",
+        "Won (0)",
+        "Lost (0)",
+    ]
     page.screenshot(path=str(SCREENSHOTS / "dashboard.png"), full_page=True)
 
     page.click("text=Deal board")

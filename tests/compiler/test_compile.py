@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import io
 import json
 import os
+import re
 import subprocess
 import sys
+import tokenize
 from io import StringIO
 from pathlib import Path
 
@@ -169,8 +172,11 @@ def test_user_text_never_lands_in_comments_or_docstrings(recruiting_files):
             for node in ast.walk(tree)
             if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef)
         ]
+        # Every comment, trailing ones included: a label after code on a line is a comment too.
         comments = [
-            line.split("#", 1)[1] for line in text.splitlines() if line.lstrip().startswith("#")
+            token.string
+            for token in tokenize.generate_tokens(io.StringIO(text).readline)
+            if token.type == tokenize.COMMENT
         ]
         for fragment in ("quoted", "braces", "import os", "single"):
             assert not any(fragment in doc for doc in docstrings), (path, fragment)
@@ -189,6 +195,16 @@ def test_the_generated_test_count_matches_the_module(template_files):
     assert len(defined) == 32
 
 
+INVALID_RECRUITING_PATHS = [
+    "entities[client].fields[client_name].name",
+    "entities[client].display[0]",
+    "entities[client].admin.list_display[0]",
+    "entities[client].admin.search_fields[0]",
+    "entities[client].api.search_fields[0]",
+    "entities[client].api.ordering_fields[0]",
+]
+
+
 def test_an_invalid_spec_is_refused_with_every_problem_and_no_code():
     data = recruiting_data()
     data["entities"][0]["fields"][0]["name"] = "class"
@@ -197,25 +213,36 @@ def test_an_invalid_spec_is_refused_with_every_problem_and_no_code():
     with pytest.raises(SpecInvalid) as refused:
         compile_app_spec(spec=AppSpec.model_validate(data), app_label="t_recruit")
 
-    paths = [problem.path for problem in refused.value.problems]
-    assert "entities[client].fields[client_name].name" in paths
-    assert "entities[opening].fields[opening_client].target" in paths
+    # The renamed field also leaves the lists that named it pointing at nothing.
+    assert [problem.path for problem in refused.value.problems] == [
+        *INVALID_RECRUITING_PATHS,
+        "entities[opening].fields[opening_client].target",
+    ]
+
+
+LABEL_SHAPE = (
+    "must be lower-case letters, digits and _ (at most 40, starting with a letter, not a "
+    "Python keyword), e.g. acme_crm."
+)
+MODULE_NAME = "is already the name of a module the project uses; choose another label, e.g."
 
 
 @pytest.mark.parametrize(
-    ("label", "reason"),
+    ("label", "message"),
     [
-        ("Acme", "lower-case letters"),
-        ("class", "lower-case letters"),
-        ("sandbox_x", "must not start with 'sandbox_'"),
-        ("crm", "already the name of a module"),
-        ("json", "already the name of a module"),
-        ("django", "already the name of a module"),
+        ("Acme", f"The app label 'Acme' {LABEL_SHAPE}"),
+        ("class", f"The app label 'class' {LABEL_SHAPE}"),
+        ("sandbox_x", "The app label 'sandbox_x' must not start with 'sandbox_'; e.g. acme_crm."),
+        ("crm", f"The app label 'crm' {MODULE_NAME} crm_crm."),
+        ("json", f"The app label 'json' {MODULE_NAME} json_crm."),
+        ("django", f"The app label 'django' {MODULE_NAME} django_crm."),
     ],
 )
-def test_an_app_label_that_would_break_imports_is_refused(label, reason):
-    with pytest.raises(AppLabelInvalid, match=reason):
+def test_an_app_label_that_would_break_imports_is_refused(label, message):
+    with pytest.raises(AppLabelInvalid) as refused:
         compile_app_spec(spec=template_app_spec(), app_label=label)
+
+    assert str(refused.value) == message
 
 
 def test_a_required_relation_cycle_is_refused_by_validation_before_the_compiler():
@@ -313,7 +340,11 @@ def test_compile_command_writes_the_package(tmp_path):
 
     expected = compile_app_spec(spec=template_app_spec(), app_label="t_cli")
     assert tree(tmp_path / "apps" / "t_cli") == expected
-    assert f"into {tmp_path / 'apps' / 't_cli'} (14 files)" in stdout.getvalue()
+    assert re.fullmatch(
+        rf"Compiled {re.escape(str(spec_file))} into {re.escape(str(tmp_path / 'apps' / 't_cli'))}"
+        r" \(14 files\) in \d+\.\d\d s\.\n",
+        stdout.getvalue(),
+    ), stdout.getvalue()
 
 
 def test_compile_command_refuses_an_invalid_spec_and_writes_nothing(tmp_path):
@@ -336,8 +367,11 @@ def test_compile_command_refuses_an_invalid_spec_and_writes_nothing(tmp_path):
         )
 
     assert exit_.value.code == 1
-    assert "entities[client].fields[client_name].name" in stderr.getvalue()
-    assert "nothing was written" in stderr.getvalue()
+    lines = stderr.getvalue().splitlines()
+    assert lines[0] == f"{spec_file}: 6 problems; nothing was written."
+    assert [line.removeprefix("- ").split(": ", 1)[0] for line in lines[1:]] == (
+        INVALID_RECRUITING_PATHS
+    )
     assert not (tmp_path / "apps").exists()
 
 

@@ -72,12 +72,20 @@ def test_entity_removal_and_renames_count_rows_and_values(companies):
 
     impact = spec_diff_impact(spec_diff(old=old, new=new), app_label="crm")
 
-    sentences = [item.sentence for item in impact.impacts]
-    assert sentences[:2] == [
-        "Renames entity Contact to Person — keeps all rows (2 rows)",
-        "Renames field job_title to position on Person — keeps all values (1 value)",
+    assert [(item.change.classification, item.count, item.sentence) for item in impact.impacts] == [
+        (ChangeClass.SAFE, 2, "Renames entity Contact to Person — keeps all rows (2 rows)"),
+        (
+            ChangeClass.SAFE,
+            1,
+            "Renames field job_title to position on Person — keeps all values (1 value)",
+        ),
+        (
+            ChangeClass.DESTRUCTIVE,
+            0,
+            "Removes entity ContactPhone and all its rows: 0 rows",
+        ),
     ]
-    assert "Removes entity ContactPhone and all its rows: 0 rows" in sentences
+    assert (Contact.all_objects.count(), Company.all_objects.count()) == (2, 3)
 
 
 def test_decimal_places_down_counts_values_that_would_round():
@@ -91,7 +99,17 @@ def test_decimal_places_down_counts_values_that_would_round():
 
     (item,) = spec_diff_impact(spec_diff(old=old, new=new), app_label="crm").impacts
 
-    assert (item.count, item.sentence.rsplit(": ", 1)[1]) == (2, "2 values do not fit")
+    assert (item.change.classification, item.count, item.sentence) == (
+        ChangeClass.DESTRUCTIVE,
+        2,
+        "Narrows field amount on Deal (decimal places 2 → 0) — a value that does not fit stops"
+        " the change: 2 values do not fit",
+    )
+    assert sorted(Deal.all_objects.values_list("amount", flat=True)) == [
+        Decimal("10.00"),
+        Decimal("10.50"),
+        Decimal("99.99"),
+    ]
 
 
 def test_stage_removal_counts_records_at_that_stage():
@@ -107,8 +125,16 @@ def test_stage_removal_counts_records_at_that_stage():
 
     (item,) = spec_diff_impact(spec_diff(old=old, new=new), app_label="crm").impacts
 
-    assert item.count == 2
-    assert item.sentence.endswith(": 2 records are at this stage")
+    assert (item.change.classification, item.count, item.sentence) == (
+        ChangeClass.DESTRUCTIVE,
+        2,
+        "Removes stage 'Lead' from pipeline 'Sales' of Deal: 2 records are at this stage",
+    )
+    assert sorted(Deal.all_objects.values_list("name", "stage__name")) == [
+        ("a", first.name),
+        ("b", first.name),
+        ("c", second.name),
+    ]
 
 
 def test_text_to_choice_counts_values_matching_no_option(companies):
@@ -124,9 +150,17 @@ def test_text_to_choice_counts_values_matching_no_option(companies):
 
     impact = spec_diff_impact(spec_diff(old=old, new=new), app_label="crm")
 
-    converted = impact.impacts[0]
-    assert converted.count == 1
-    assert converted.sentence.endswith(": 1 value matches no option")
+    assert [(item.change.classification, item.count, item.sentence) for item in impact.impacts] == [
+        (
+            # Safe: a value that matches no option stops the change, nothing is lost.
+            ChangeClass.SAFE,
+            1,
+            "Converts field country on Company (text → choice from list industry) — each value"
+            " is matched to an option by value or label; a value that matches none stops the"
+            " change: 1 value matches no option",
+        ),
+        (ChangeClass.SAFE, None, "Adds option 'France' (fr) to choice list industry"),
+    ]
 
 
 def test_without_an_app_nothing_is_counted_and_the_text_says_so(companies):

@@ -6,6 +6,7 @@ import json
 from io import StringIO
 
 import pytest
+from django.apps import apps
 from django.core.management import call_command
 
 from crm.models import Company
@@ -63,11 +64,18 @@ def test_plan_with_an_installed_app_counts_its_values(spec_files):
     code, stdout, _stderr = _run(*spec_files, "--app", "crm")
 
     assert code == 0
-    assert stdout.splitlines()[1:4] == [
+    assert stdout == (
+        "2 changes, overall: DESTRUCTIVE\n"
         "  safe             Renames field description to summary on Company — keeps all values"
-        " (2 values)",
-        "  DESTRUCTIVE      Removes field address from Company: 1 value",
-        "Values counted in the live data of app crm.",
+        " (2 values)\n"
+        "  DESTRUCTIVE      Removes field address from Company: 1 value\n"
+        "Values counted in the live data of app crm.\n"
+        "1 destructive change: applying them needs an explicit confirmation, and the deploy"
+        " backs up the tables first.\n"
+    )
+    assert sorted(Company.all_objects.values_list("name", "address")) == [
+        ("Acme", "1 Main St"),
+        ("Globex", ""),
     ]
 
 
@@ -89,8 +97,11 @@ def test_json_output_lists_each_change_with_its_class_and_count(spec_files):
 def test_unknown_app_is_refused_with_the_labels_to_choose_from(spec_files):
     code, stdout, stderr = _run(*spec_files, "--app", "nope")
 
+    labels = ", ".join(sorted(config.label for config in apps.get_app_configs()))
     assert (code, stdout) == (2, "")
-    assert stderr.startswith("No installed app has the label 'nope'; name one of ")
+    assert stderr == (
+        f"No installed app has the label 'nope'; name one of {labels}, or leave out --app.\n"
+    )
 
 
 def test_an_invalid_spec_file_is_reported(spec_files, tmp_path):
@@ -100,4 +111,9 @@ def test_an_invalid_spec_file_is_reported(spec_files, tmp_path):
     code, stdout, stderr = _run(spec_files[0], broken)
 
     assert (code, stdout) == (1, "")
-    assert stderr.startswith(f"{broken}: ")
+    assert stderr == (
+        f"{broken}: The app spec has 1 problem:\n"
+        '- (spec): This is not valid YAML: while parsing a flow sequence in "<unicode string>",'
+        " line 1, column 7 did not find expected ',' or ']' in \"<unicode string>\", line 2,"
+        " column 1. Fix the syntax.\n"
+    )

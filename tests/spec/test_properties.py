@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, find, given, settings
 from hypothesis import strategies as st
 
 from crm.kit import expressions_runtime
@@ -239,30 +239,61 @@ names = (
     | st.text(max_size=40)
     | st.from_regex(r"[a-z][a-z0-9_]{0,20}", fullmatch=True)
 )
+DEAL_FIELD_NAMES = [field["name"] for field in TEMPLATE_DATA["entities"][4]["fields"]]
+# Where hostile identifiers go: a field name, a class name, a related name and an expression.
+# Each draw edits some of the places and keeps the others valid, so a fair share of the
+# specs pass and reach the compiler's guarantees (editing all four at once almost never
+# gave a valid spec, and the property then only ever checked refusals).
+IDENTIFIER_PLACES: list[tuple[tuple, st.SearchStrategy[str]]] = [
+    (("entities", 0, "fields", 7, "name"), names),
+    (("entities", 5, "name"), names),
+    (("entities", 1, "fields", 5, "related_name"), names),
+    (("entities", 4, "computed", 0, "expression"), names | st.sampled_from(DEAL_FIELD_NAMES)),
+]
+identifier_edits = st.lists(
+    st.sampled_from(IDENTIFIER_PLACES).flatmap(
+        lambda place: st.tuples(st.just(place[0]), place[1])
+    ),
+    min_size=1,
+    max_size=4,
+    unique_by=lambda edit: edit[0],
+)
 
 
-@BOUNDED
-@given(field_name=names, class_name=names, related_name=names, expression=names)
-def test_hostile_identifiers_are_refused_or_safe(
-    field_name: str, class_name: str, related_name: str, expression: str
-) -> None:
+def _with_identifiers(edits: list[tuple[tuple, str]]) -> dict[str, Any]:
     data = copy.deepcopy(TEMPLATE_DATA)
-    company = data["entities"][0]
-    company["fields"][7]["name"] = field_name
-    data["entities"][5]["name"] = class_name
-    data["entities"][1]["fields"][5]["related_name"] = related_name
     data["entities"][4]["computed"] = [
         {
             "id": "deal_score",
             "name": "score",
             "label": "score",
             "type": "money",
-            "expression": expression,
+            "expression": "amount",
         }
     ]
-    spec = _load(_to_json(data))
+    for path, value in edits:
+        _set(data, path, value)
+    return data
+
+
+@BOUNDED
+@given(identifier_edits)
+def test_hostile_identifiers_are_refused_or_safe(edits: list[tuple[tuple, str]]) -> None:
+    spec = _load(_to_json(_with_identifiers(edits)))
     if spec is not None:
         _assert_safe_to_compile(spec)
+        loaded = spec.model_dump(mode="json")
+        assert [_get(loaded, path) for path, _value in edits] == [value for _p, value in edits]
+
+
+def test_the_identifier_edits_reach_valid_specs() -> None:
+    """Guards the property above: its edits also draw specs that pass, not only refusals."""
+    edits = find(
+        identifier_edits,
+        lambda edits: len(edits) >= 2 and _load(_to_json(_with_identifiers(edits))) is not None,
+        settings=settings(database=None, max_examples=2000),
+    )
+    assert len(edits) == 2
 
 
 # --- expressions ---------------------------------------------------------------------------
@@ -436,29 +467,54 @@ typed_expressions = (
 )
 
 decimals = st.decimals(-(10**9), 10**9, places=2, allow_nan=False, allow_infinity=False)
+FILLED_VALUES: dict[str, st.SearchStrategy[Any]] = {
+    "salary": decimals,
+    "years": st.integers(-100, 100),
+    "fee": decimals,
+    "billing_date": st.dates(),
+    "start_date": st.dates(),
+    "first_name": st.text(max_size=5),
+    "last_name": st.text(max_size=5),
+    "level": st.sampled_from(["software", "retail"]),
+    "remote": st.booleans(),
+    "created_at": st.datetimes(),
+    "updated_at": st.datetimes(),
+}
 records = st.fixed_dictionaries(
     {
-        "salary": st.none() | decimals,
-        "years": st.none() | st.integers(-100, 100),
-        "fee": st.none() | decimals,
-        "billing_date": st.none() | st.dates(),
-        "start_date": st.none() | st.dates(),
-        "first_name": st.none() | st.text(max_size=5),
-        "last_name": st.none() | st.text(max_size=5),
-        "level": st.none() | st.sampled_from(["software", "retail"]),
-        "remote": st.booleans(),
-        "created_at": st.none() | st.datetimes(),
-        "updated_at": st.none() | st.datetimes(),
+        name: values if name == "remote" else st.none() | values
+        for name, values in FILLED_VALUES.items()
     }
 )
+# Records with every field filled: the only records on which the compiler may ignore the
+# field types (an empty value's type is unknown at run time).
+filled_records = st.fixed_dictionaries(FILLED_VALUES)
 
 
-def _evaluate(expression: Any, record: dict[str, Any], *, typed: bool) -> Any:
+def _evaluate(
+    expression: Any, record: dict[str, Any], *, typed: bool, overflows: list | None = None
+) -> Any:
+    """The compiled expression's value on ``record``; date overflows go to ``overflows``."""
     entity = CANDIDATE if typed else None
     namespace: dict[str, Any] = {}
     exec("\n".join(expression_imports(expression, entity=entity)), namespace)
     namespace["self"] = types.SimpleNamespace(**record)
+    if overflows is not None:
+        namespace["expressions_runtime"] = _runtime_noting_overflows(overflows)
     return eval(compile_expression(expression, entity=entity), namespace)
+
+
+def _runtime_noting_overflows(overflows: list) -> types.SimpleNamespace:
+    runtime = types.SimpleNamespace(**vars(expressions_runtime))
+
+    def add_days(day: Any, days: Any) -> Any:
+        moved = expressions_runtime.add_days(day, days)
+        if moved is None and day is not None:
+            overflows.append((day, days))
+        return moved
+
+    runtime.add_days = add_days
+    return runtime
 
 
 @BOUNDED
@@ -474,5 +530,18 @@ def test_well_typed_expressions_run_on_any_record(text: str, record: dict[str, A
     result = _evaluate(expression, record, typed=True)
     assert not isinstance(result, float)
     assert result is None or isinstance(result, Decimal | int | bool | str | datetime.date)
-    if all(value is not None for value in record.values()):
-        assert _evaluate(expression, record, typed=False) == result
+
+
+@BOUNDED
+@given(typed_expressions, filled_records)
+def test_well_typed_expressions_give_the_same_result_with_or_without_types(
+    text: str, record: dict[str, Any]
+) -> None:
+    expression = _parse_or_error(text)
+    assume(not isinstance(expression, ExpressionError))
+    overflows: list = []
+    result = _evaluate(expression, record, typed=True, overflows=overflows)
+    # A date moved past year 9999 (or before year 1) is empty, and an empty value's type is
+    # what the compiler needs the field types for.
+    assume(overflows == [])
+    assert _evaluate(expression, record, typed=False) == result
