@@ -324,6 +324,7 @@ def _parse_fills(items: list[str]) -> dict[str, Any]:
 
 
 def apply_command(options: dict, stdout: TextIO, stderr: TextIO) -> int:
+    from factory.tenants.selectors import release_live
     from factory.tenants.services import TenantRefused, release_build
 
     try:
@@ -340,6 +341,16 @@ def apply_command(options: dict, stdout: TextIO, stderr: TextIO) -> int:
         return _refused(stderr, error)
     _print_build(stdout, outcome)
     release = outcome.release
+    if not outcome.ok and release.check_ok:
+        live = release_live(tenant=tenant)
+        stderr.write(
+            f"Release {release.number} of {tenant.slug} passed its checks, but its preview "
+            "could not be prepared, so it is kept as failed and cannot be deployed. "
+            + (f"Release {live.number} stays live" if live else "No release is live")
+            + ", with its data as before. Apply the spec again once the reason below is "
+            f"fixed.\n{release.error}"
+        )
+        return EXIT_FAILED
     if not outcome.ok:
         stderr.write(
             f"Release {release.number} of {tenant.slug} failed its checks.\n{release.error}"
@@ -355,10 +366,10 @@ def apply_command(options: dict, stdout: TextIO, stderr: TextIO) -> int:
             f"Release {release.number} is in preview at http://{_host(tenant.slug, preview=True)}/"
             f" with sample data. Deploy it with `factory deploy {tenant.slug}`."
         )
-    else:
+    else:  # the builder made no preview package, so there was no site to prepare
         stdout.write(
-            f"Release {release.number} is ready but its preview could not be prepared:\n"
-            f"{release.error}"
+            f"Release {release.number} passed its checks and has no preview site; deploy it "
+            f"with `factory deploy {tenant.slug}`."
         )
     return EXIT_OK
 
@@ -382,7 +393,11 @@ def _confirmed(options: dict, stdout: TextIO, question: str) -> bool | None:
     if not sys.stdin.isatty():
         return None
     stdout.write(question)
-    return input().strip().lower() in {"y", "yes"}
+    try:
+        answer = input()
+    except EOFError:  # Ctrl-D or a closed terminal: nobody said yes
+        answer = ""
+    return answer.strip().lower() in {"y", "yes"}
 
 
 def rollback_command(options: dict, stdout: TextIO, stderr: TextIO) -> int:

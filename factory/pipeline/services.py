@@ -927,8 +927,22 @@ def _qa_apply(change_request_id: int, round_number: int, run: AgentRun) -> list[
     return [Step("release", change_request.pk)]
 
 
+def _release_step_fail(change_request: ChangeRequest, message: str) -> list[Step]:
+    """End the release step without a build. A release that a killed worker left building
+    in an earlier try of this step is settled here, as no build follows to settle it."""
+    from factory.tenants.services import releases_interrupted_settle
+
+    releases_interrupted_settle(tenant=change_request.tenant)
+    change_request_fail(change_request_id=change_request.pk, message=message)
+    return []
+
+
 def change_request_release(*, change_request_id: int) -> list[Step]:
-    """Validate, compile and check the spec (separate processes) into a preview release."""
+    """Validate, compile and check the spec (separate processes) into a preview release.
+
+    A try of this step whose worker was killed mid-build left its release ``building``; the
+    next try's build marks it failed (``release_build`` settles interrupted releases).
+    """
     from factory.tenants.services import TenantRefused, release_build
 
     change_request = ChangeRequest.objects.select_related("tenant", "builder").get(
@@ -939,22 +953,20 @@ def change_request_release(*, change_request_id: int) -> list[Step]:
     tenant = change_request.tenant
     live = release_live(tenant=tenant)
     if (live.pk if live else None) != change_request.base_release_id:
-        change_request_fail(
-            change_request_id=change_request_id,
-            message=f"{tenant.name} deployed release {live.number if live else '(none)'} while "
+        return _release_step_fail(
+            change_request,
+            f"{tenant.name} deployed release {live.number if live else '(none)'} while "
             "this request was being built, so its result would undo that release. Nothing was "
             "changed; submit the request again to build on the live release.",
         )
-        return []
     spec = _spec(change_request.spec_working)
     problems = validate_app_spec(spec)
     if problems:
-        change_request_fail(
-            change_request_id=change_request_id,
-            message=f"The merged spec is not valid: {SpecInvalid(problems)} "
+        return _release_step_fail(
+            change_request,
+            f"The merged spec is not valid: {SpecInvalid(problems)} "
             f"{_untouched_words(change_request)}",
         )
-        return []
     try:
         outcome = release_build(
             tenant=tenant,
@@ -963,19 +975,20 @@ def change_request_release(*, change_request_id: int) -> list[Step]:
             confirm_destructive=change_request.confirm_destructive,
         )
     except TenantRefused as refused:
-        change_request_fail(
-            change_request_id=change_request_id,
-            message=f"{refused} {_untouched_words(change_request)}",
-        )
-        return []
+        return _release_step_fail(change_request, f"{refused} {_untouched_words(change_request)}")
     release = outcome.release
     if not outcome.ok:
         ChangeRequest.objects.filter(pk=change_request_id).update(release=release)
+        what = (
+            "passed its checks but its preview could not be prepared"
+            if release.check_ok
+            else "did not pass its checks"
+        )
         change_request_fail(
             change_request_id=change_request_id,
-            message=f"The app built from the spec did not pass its checks (release "
-            f"{release.number} is kept as failed, with its report). "
-            f"{_untouched_words(change_request)}\n{release.error[-2000:]}",
+            message=f"The app built from the spec {what} (release {release.number} is kept as "
+            f"failed, with its report). {_untouched_words(change_request)}\n"
+            f"{release.error[-2000:]}",
         )
         return []
     _release_apply(change_request_id, release)
@@ -1043,6 +1056,7 @@ def change_request_deploy(*, change_request_id: int) -> list[Step]:
     if change_request.state != RequestState.PREVIEW or change_request.step != STEP_DEPLOY:
         return []
     release = change_request.release
+    assert release is not None, "a request in preview has its release"
     if release.status == ReleaseStatus.LIVE:  # deployed, then the worker died
         _deployed_apply(change_request_id)
         return []

@@ -12,6 +12,7 @@ The specialists of one wave go out as one Celery group and run in parallel.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any
 
 from celery import Task, group, shared_task
@@ -43,7 +44,7 @@ class PipelineTask(Task):
 def steps_send(steps: Iterable[Step]) -> None:
     """Send each step once the current transaction (if any) commits."""
     for step in steps:
-        transaction.on_commit(lambda step=step: _send(step))
+        transaction.on_commit(partial(_send, step))
 
 
 def _send(step: Step) -> None:
@@ -72,9 +73,11 @@ def _step(task: Task, change_request_id: int, work: Callable[[], list[Step]]) ->
     called when tasks run in-process with errors propagated."""
     try:
         steps = work()
-    except task.autoretry_for as error:
+    except task.autoretry_for as error:  # type: ignore[attr-defined]  # not in celery-types
         # In-process (eager) Celery does not run retries later: the step has failed for good.
-        if task.request.is_eager or task.request.retries >= task.max_retries:
+        if task.request.is_eager or (
+            task.max_retries is not None and task.request.retries >= task.max_retries
+        ):
             services.change_request_step_failed(change_request_id=change_request_id, error=error)
             raise StepFailed(str(error)) from error
         raise

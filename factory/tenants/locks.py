@@ -1,4 +1,4 @@
-"""The deploy lock: one schema change at a time on a database.
+"""The deploy lock: one schema change at a time on a database; the build lock of a release.
 
 ``migrate`` has no locking of its own, and two deploys (or a deploy and a rollback) at once
 would interleave schema changes and migration records. Every operation that changes a
@@ -6,6 +6,11 @@ tenant's tables holds this lock: on PostgreSQL a session advisory lock on a dedi
 connection (so it covers the subprocess that migrates, and dies with the holder); on
 SQLite an exclusive ``flock`` on a file beside the database. The lock guards; it does not
 decide what to run.
+
+A build holds the build lock of the release it builds, from the moment the release row
+exists (status ``building``) until its status is final. The lock dies with the process, so a
+release left ``building`` by a killed worker is known to be abandoned: the next build of the
+tenant marks it failed (``factory.tenants.services.releases_interrupted_settle``).
 """
 
 from __future__ import annotations
@@ -102,3 +107,91 @@ def deploy_lock(*, alias: str = "default", timeout: float | None = None) -> Iter
     lock = _postgres_lock if vendor == "postgresql" else _sqlite_lock
     with lock(alias, timeout):
         yield
+
+
+# --- the build lock: is a release's build still running? -----------------------------------
+
+# The advisory lock class of "release N is being built" (two-key form: class, release id).
+BUILD_LOCK_CLASS = 0x7E_4A_27_02
+
+
+class BuildLockBusy(Exception):
+    """A running process holds the build lock of the release."""
+
+    def __init__(self, release_id: int) -> None:
+        super().__init__(f"Release id {release_id} is being built by a running process.")
+
+
+def _sqlite_build_lock_path(alias: str, release_id: int) -> Path:
+    name = str(connections[alias].settings_dict["NAME"])
+    if not name or name == ":memory:" or name.startswith("file:"):
+        # An in-memory database lives in one process: its release ids are that process's own.
+        return Path(settings.VAR_DIR) / "tenants-builds" / f"{os.getpid()}-{release_id}.lock"
+    return Path(f"{name}.builds") / f"{release_id}.lock"
+
+
+@contextmanager
+def _sqlite_build_lock(alias: str, release_id: int) -> Iterator[None]:
+    path = _sqlite_build_lock_path(alias, release_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # flock belongs to the open file, not the process: a probe in the holder's own process
+    # (a test, a thread) still sees the lock taken.
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BuildLockBusy(release_id) from None
+        try:
+            yield
+        finally:
+            # Removed while still held, so no file is left per release. A probe that opened
+            # the old file gets it only now, once the holder has written the final status.
+            path.unlink(missing_ok=True)
+            fcntl.flock(descriptor, fcntl.LOCK_UN)
+    finally:
+        os.close(descriptor)
+
+
+@contextmanager
+def _postgres_build_lock(alias: str, release_id: int) -> Iterator[None]:
+    # The two-key form takes 32-bit keys; release ids wrap only past two billion.
+    key = [BUILD_LOCK_CLASS, release_id & 0x7FFF_FFFF]
+    connection = connections.create_connection(alias)
+    try:
+        connection.ensure_connection()
+        connection.set_autocommit(True)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", key)
+            if not cursor.fetchone()[0]:
+                raise BuildLockBusy(release_id)
+        try:
+            yield
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+    finally:
+        connection.close()
+
+
+@contextmanager
+def build_lock(*, release_id: int, alias: str = "default") -> Iterator[None]:
+    """Held by the process that builds a release until the release's status is final.
+
+    Taken at once or not at all (``BuildLockBusy``). Like the deploy lock it dies with its
+    holder (the advisory lock with its connection, the ``flock`` with its process), so a
+    release still ``building`` whose lock is free was left by a build that was killed.
+    """
+    vendor = connections[alias].vendor
+    lock = _postgres_build_lock if vendor == "postgresql" else _sqlite_build_lock
+    with lock(alias, release_id):
+        yield
+
+
+def build_running(*, release_id: int, alias: str = "default") -> bool:
+    """True while a live process holds the build lock of the release."""
+    try:
+        with build_lock(release_id=release_id, alias=alias):
+            return False
+    except BuildLockBusy:
+        return True

@@ -8,6 +8,10 @@ migrates, under the deploy lock, after a backup; when that subprocess fails, the
 tables are checked against the backup and restored if anything moved, so the tenant stays
 on its previous release with its data as before. Web and worker processes are then asked
 to reload (``factory.tenants.reload``). Commands and views only call these functions.
+
+A build holds the build lock of its release until the release's status is final; a release
+that a killed worker or command left ``building`` is marked failed by the tenant's next build
+(``releases_interrupted_settle``), so no release stays ``building`` for ever.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +36,7 @@ from factory.spec.models import AppSpec
 from factory.tenants import backups
 from factory.tenants.auth import api_key_generate
 from factory.tenants.building import database_url_of, release_builder
-from factory.tenants.locks import DeployLockBusy, deploy_lock
+from factory.tenants.locks import DeployLockBusy, build_lock, build_running, deploy_lock
 from factory.tenants.models import (
     Membership,
     MembershipRole,
@@ -65,6 +70,9 @@ from factory.tenants.selectors import (
 )
 
 MIGRATE_TIMEOUT = 900
+INTERRUPTED_BUILD = (
+    "Interrupted: the worker or command building this release stopped before the build finished"
+)
 OUTPUT_TAIL_LINES = 30
 # The kit's role group each membership role joins in the tenant's app.
 ROLE_GROUPS = {
@@ -373,19 +381,58 @@ def _change_plan(
 
 
 @transaction.atomic
-def _release_reserve(
-    *, tenant: Tenant, base: TenantRelease | None, spec: AppSpec, actor: Any
-) -> TenantRelease:
-    """The next release number, taken at once (status building) so two builds never share it."""
+def releases_interrupted_settle(
+    *, tenant: Tenant, replaced_by: int | None = None
+) -> list[TenantRelease]:
+    """Mark failed the tenant's releases left ``building`` by builds no longer running.
+
+    A build holds its release's build lock until the status is final, and the lock dies with
+    the process, so a release in building whose lock is free will never finish. Safe to call
+    at any time, by several processes at once: a release whose build runs is left alone, and
+    a release is settled once. ``replaced_by`` names the release the caller is about to build.
+    """
     Tenant.objects.select_for_update().filter(pk=tenant.pk).first()
-    return TenantRelease.objects.create(
+    error = f"{INTERRUPTED_BUILD}; " + (
+        f"release {replaced_by} replaced it."
+        if replaced_by is not None
+        else "nothing of it was previewed or deployed."
+    )
+    settled = []
+    for release in tenant.releases.filter(status=ReleaseStatus.BUILDING).order_by("number"):
+        if build_running(release_id=release.pk):
+            continue
+        # Only while still building: its own build may have finished since the query.
+        if TenantRelease.objects.filter(pk=release.pk, status=ReleaseStatus.BUILDING).update(
+            status=ReleaseStatus.FAILED, error=error
+        ):
+            release.status, release.error = ReleaseStatus.FAILED, error
+            settled.append(release)
+    return settled
+
+
+@transaction.atomic
+def _release_reserve(
+    *, tenant: Tenant, base: TenantRelease | None, spec: AppSpec, actor: Any, hold: ExitStack
+) -> TenantRelease:
+    """The next release number, taken at once (status building) so two builds never share it.
+
+    Its build lock is taken before the row is committed (so no other build ever sees it
+    building and unlocked) and stays in ``hold`` until the build has written the final
+    status. Releases left building by builds that died are settled first.
+    """
+    Tenant.objects.select_for_update().filter(pk=tenant.pk).first()
+    number = release_next_number(tenant=tenant)
+    releases_interrupted_settle(tenant=tenant, replaced_by=number)
+    release = TenantRelease.objects.create(
         tenant=tenant,
-        number=release_next_number(tenant=tenant),
+        number=number,
         base_release=base,
         status=ReleaseStatus.BUILDING,
         spec=spec.to_jsonable(),
         created_by=actor,
     )
+    hold.enter_context(build_lock(release_id=release.pk))
+    return release
 
 
 def release_build(
@@ -402,7 +449,8 @@ def release_build(
     Refused, with nothing changed, when the spec fails validation or holds destructive
     changes that were not confirmed. A release whose checks fail is kept as ``failed`` with
     its report. With ``publish_preview`` the preview app's tables are rebuilt with sample
-    data and the processes reload, so the preview host serves it.
+    data and the processes reload, so the preview host serves it; a release whose preview
+    could not be prepared is kept as ``failed`` too (the live release is never touched).
     """
     from factory.spec.validation import SpecInvalid, validate_app_spec
 
@@ -423,49 +471,54 @@ def release_build(
         )
     from factory.evolution.plan import EvolutionRefused
 
-    release = _release_reserve(tenant=tenant, base=base, spec=spec, actor=actor)
-    try:
-        artifacts = release_builder()(
-            spec=spec,
-            slug=tenant.slug,
-            base_spec=AppSpec.model_validate(base.spec) if base else None,
-            base_migration_files=base.migration_files if base else {},
-            fill_values=fill_values,
-            with_preview=publish_preview,
-        )
-    except EvolutionRefused as error:
-        release.delete()  # a refusal leaves nothing behind
-        raise TenantRefused(*error.problems, "Nothing was changed.") from None
-    except Exception as error:
-        TenantRelease.objects.filter(pk=release.pk).update(
-            status=ReleaseStatus.FAILED, error=f"The build stopped: {error!r}"
-        )
-        raise
-    with transaction.atomic():
-        Tenant.objects.select_for_update().filter(pk=tenant.pk).first()
-        if artifacts.ok:
-            tenant.releases.filter(status=ReleaseStatus.PREVIEW).update(
-                status=ReleaseStatus.RETIRED
+    # The build lock is held until the status below is final; a killed build leaves the
+    # release building and unlocked, for the next build to settle.
+    with ExitStack() as building:
+        release = _release_reserve(tenant=tenant, base=base, spec=spec, actor=actor, hold=building)
+        try:
+            artifacts = release_builder()(
+                spec=spec,
+                slug=tenant.slug,
+                base_spec=AppSpec.model_validate(base.spec) if base else None,
+                base_migration_files=base.migration_files if base else {},
+                fill_values=fill_values,
+                with_preview=publish_preview,
             )
-        release.status = ReleaseStatus.PREVIEW if artifacts.ok else ReleaseStatus.FAILED
-        release.files = artifacts.files
-        release.migration_files = artifacts.migration_files
-        release.preview_files = artifacts.preview_files
-        release.code_digest = package_digest({**artifacts.files, **artifacts.migration_files})
-        release.preview_digest = (
-            package_digest(artifacts.preview_files) if artifacts.preview_files else ""
-        )
-        release.migration_plan = {
-            **plan,
-            **artifacts.migration_plan,
-            "confirmed_destructive": bool(destructive),
-        }
-        release.check_report = artifacts.check_report
-        release.error = artifacts.error
-        release.save()
+        except EvolutionRefused as error:
+            release.delete()  # a refusal leaves nothing behind
+            raise TenantRefused(*error.problems, "Nothing was changed.") from None
+        except Exception as error:
+            TenantRelease.objects.filter(pk=release.pk).update(
+                status=ReleaseStatus.FAILED, error=f"The build stopped: {error!r}"
+            )
+            raise
+        with transaction.atomic():
+            Tenant.objects.select_for_update().filter(pk=tenant.pk).first()
+            if artifacts.ok:
+                tenant.releases.filter(status=ReleaseStatus.PREVIEW).update(
+                    status=ReleaseStatus.RETIRED
+                )
+            release.status = ReleaseStatus.PREVIEW if artifacts.ok else ReleaseStatus.FAILED
+            release.files = artifacts.files
+            release.migration_files = artifacts.migration_files
+            release.preview_files = artifacts.preview_files
+            release.code_digest = package_digest({**artifacts.files, **artifacts.migration_files})
+            release.preview_digest = (
+                package_digest(artifacts.preview_files) if artifacts.preview_files else ""
+            )
+            release.migration_plan = {
+                **plan,
+                **artifacts.migration_plan,
+                "confirmed_destructive": bool(destructive),
+            }
+            release.check_report = artifacts.check_report
+            release.error = artifacts.error
+            release.save()
     outcome = BuildOutcome(release=release, plan_text=plan_text)
     if release.status == ReleaseStatus.PREVIEW and publish_preview and release.preview_files:
         outcome.preview_published = release_preview_publish(release=release)
+        if not outcome.preview_published:
+            release.refresh_from_db(fields=["status", "error"])
     return outcome
 
 
@@ -488,7 +541,11 @@ def tenant_provision(
 
 
 def release_preview_publish(*, release: TenantRelease, sample_rows: int = 5) -> bool:
-    """Rebuild the preview app's tables (never the live ones) with sample data and reload."""
+    """Rebuild the preview app's tables (never the live ones) with sample data and reload.
+
+    When that fails the release is marked failed with the reason: a release in preview must
+    be served by the preview host, and a half-rebuilt preview is not.
+    """
     tenant = release.tenant
     label = tenant.preview_app_label
     try:
@@ -499,12 +556,13 @@ def release_preview_publish(*, release: TenantRelease, sample_rows: int = 5) -> 
             )
     except DeployLockBusy as busy:
         TenantRelease.objects.filter(pk=release.pk).update(
-            error=f"The preview could not be prepared: {busy}"
+            status=ReleaseStatus.FAILED, error=f"The preview could not be prepared: {busy}"
         )
         return False
     if not run.ok:
         TenantRelease.objects.filter(pk=release.pk).update(
-            error=f"The preview could not be prepared:\n{run.output}"
+            status=ReleaseStatus.FAILED,
+            error=f"The preview could not be prepared:\n{run.output}",
         )
         return False
     tenant_state_write(app_label=label, release_id=release.id, mode=MODE_STRICT)
@@ -744,7 +802,7 @@ def rollback_plan(*, tenant: Tenant, number: int | None = None) -> RollbackPlan:
 class RollbackOutcome:
     plan: RollbackPlan
     ok: bool
-    safety_backup: TenantBackup | None = None
+    safety_backup: TenantBackup
     error: str = ""
     reload_actions: list[str] = field(default_factory=list)
 

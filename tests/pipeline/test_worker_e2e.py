@@ -129,11 +129,21 @@ def test_a_request_built_by_a_worker_that_dies_mid_build_is_deployed_and_served(
     )
     assert deployed["state"] == "deployed", deployed["error"]
     releases = stack.releases("shop")
-    # Only the request's release went live; one the killed worker had begun never did.
+    # Only the request's release went live. One the killed worker had begun (when it died
+    # after reserving it) never did: the resumed step marked it failed, saying why.
     assert {number for number, status in releases.items() if status == "live"} == {
         deployed["release"]["number"]
     }
-    assert set(releases.values()) <= {"live", "building", "failed"}
+    assert set(releases.values()) <= {"live", "failed"}
+    left = stack.sql("SELECT number, error FROM tenants_tenantrelease WHERE status = 'failed'")
+    assert left == [
+        (
+            number,
+            "Interrupted: the worker or command building this release stopped before the build "
+            f"finished; release {deployed['release']['number']} replaced it.",
+        )
+        for number, _error in left
+    ]
 
     # A first release has nothing to roll back to: refused, and it says so.
     rollback = stack.request(

@@ -5,7 +5,8 @@ tests cannot use the test runner's database (in memory on SQLite, and without te
 in this process). ``TenantStack`` is a temporary folder with its own database (a SQLite
 file, or a fresh PostgreSQL database when the suite runs on PostgreSQL), apps folder and
 backups folder; commands run in a long-lived ``manage.py factory`` driver process, HTTP
-goes to a real gunicorn, and assertions read the stack's database directly.
+goes to a real gunicorn (or the development server), and assertions read the stack's
+database directly.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import pty
 import re
 import signal
 import socket
@@ -120,6 +122,7 @@ class TenantStack:
         }
         self.driver: subprocess.Popen[str] | None = None
         self.server: subprocess.Popen[bytes] | None = None
+        self.dev_server: subprocess.Popen[bytes] | None = None
 
     # --- commands ---------------------------------------------------------------------------
 
@@ -135,6 +138,28 @@ class TenantStack:
             timeout=600,
             check=False,
         )
+        return CommandResult(process.returncode, process.stdout, process.stderr)
+
+    def manage_at_terminal(self, *args: str, typed: bytes) -> CommandResult:
+        """``manage.py ARGS`` with standard input on a terminal (a pseudo-terminal), on which
+        ``typed`` was typed ahead: ``b"yes\\n"`` answers a question, ``b"\\x04"`` is Ctrl-D.
+        Standard output and error are pipes, as with ``manage()``."""
+        terminal, command_side = pty.openpty()
+        try:
+            os.write(terminal, typed)  # held by the terminal until the command reads
+            process = subprocess.run(
+                [sys.executable, str(BASE_DIR / "manage.py"), *args],
+                env=self.env,
+                cwd=BASE_DIR,
+                stdin=command_side,
+                capture_output=True,
+                text=True,
+                timeout=600,
+                check=False,
+            )
+        finally:
+            os.close(command_side)
+            os.close(terminal)
         return CommandResult(process.returncode, process.stdout, process.stderr)
 
     def factory(self, *argv: str, stdin: str = "") -> CommandResult:
@@ -228,16 +253,34 @@ class TenantStack:
             stdout=subprocess.DEVNULL,
             stderr=(self.root / "gunicorn.log").open("wb"),
         )
+        self._wait_until_serving("gunicorn")
+
+    def serve_development(self) -> None:
+        """``manage.py runserver`` with its autoreloader, as in development (``./dev.sh``)."""
+        self.port = free_port()
+        self.dev_server = subprocess.Popen(
+            [sys.executable, str(BASE_DIR / "manage.py"), "runserver", f"127.0.0.1:{self.port}"],
+            env=self.env,
+            cwd=BASE_DIR,
+            stdout=subprocess.DEVNULL,
+            stderr=(self.root / "runserver.log").open("wb"),
+            # The autoreloader runs the server in a child process: a session of its own
+            # lets close() stop both.
+            start_new_session=True,
+        )
+        self._wait_until_serving("runserver")
+
+    def _wait_until_serving(self, name: str) -> None:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                # Answered by the host middleware alone: ready once a worker has booted.
+                # Answered by the host middleware alone: ready once the project has loaded.
                 if self.request("GET", "ready.localhost", "/").status == 404:
                     return
             except OSError:
                 time.sleep(0.2)
-        log = (self.root / "gunicorn.log").read_text()[-3000:]
-        raise RuntimeError(f"gunicorn did not start:\n{log}")
+        log = (self.root / f"{name}.log").read_text()[-3000:]
+        raise RuntimeError(f"{name} did not start:\n{log}")
 
     def request(
         self,
@@ -303,6 +346,13 @@ class TenantStack:
                 self.server.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.server.kill()
+        if self.dev_server is not None:
+            os.killpg(self.dev_server.pid, signal.SIGTERM)
+            try:
+                self.dev_server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.dev_server.pid, signal.SIGKILL)
+                self.dev_server.wait()
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,6 @@
 """The deploy lock: one schema change at a time, on SQLite (file lock) and PostgreSQL
-(advisory lock); a deploy that cannot get it changes nothing."""
+(advisory lock); a deploy that cannot get it changes nothing. The build lock dies with the
+process that held it."""
 
 from __future__ import annotations
 
@@ -75,3 +76,47 @@ def test_a_deploy_that_cannot_get_the_lock_changes_nothing(settings) -> None:
     assert not TenantBackup.objects.exists()
     candidate.refresh_from_db()
     assert candidate.deployed_at is None
+
+
+@pytest.mark.django_db
+def test_a_build_lock_held_by_another_process_dies_with_it(monkeypatch, tmp_path) -> None:
+    """What a Celery worker killed mid-build leaves: a lock nobody holds any more."""
+    import signal
+    import subprocess
+    import sys
+
+    from django.db import connection
+
+    from factory.tenants import locks
+
+    if connection.vendor != "sqlite":
+        pytest.skip(
+            "the flock of the SQLite build lock; PostgreSQL frees an advisory lock "
+            "when its session ends"
+        )
+    path = tmp_path / "7.lock"
+    monkeypatch.setattr(locks, "_sqlite_build_lock_path", lambda alias, release_id: path)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, os, sys, time\n"
+            f"descriptor = os.open({str(path)!r}, os.O_RDWR | os.O_CREAT)\n"
+            "fcntl.flock(descriptor, fcntl.LOCK_EX)\n"
+            "print('held', flush=True)\n"
+            "time.sleep(60)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline() == "held\n"
+        assert locks.build_running(release_id=7) is True
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(10)
+        assert locks.build_running(release_id=7) is False
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait(10)
+        holder.stdout.close()
