@@ -184,12 +184,16 @@ def tenant_create_command(options: dict, stdout: TextIO, stderr: TextIO) -> int:
         tenant, outcome = tenant_provision(slug=options["slug"], name=options["name"], spec=spec)
     except TenantRefused as error:
         return _refused(stderr, error)
-    stdout.write(f"Created tenant {tenant.slug} and built its release 1 from the spec.")
+    stdout.write(f"Created tenant {tenant.slug}; its release 1 was compiled from the spec.")
     _print_build(stdout, outcome)
     if not outcome.ok:
+        # The tenant stays, with its failed release for the report: say what to do next.
         stderr.write(
             f"Release 1 of {tenant.slug} failed its checks and was not deployed:\n"
-            f"{outcome.release.error}"
+            f"{outcome.release.error}\n"
+            f"The tenant {tenant.slug} exists without a live release. Once the cause is "
+            f"fixed, build and deploy a release: `factory apply {tenant.slug} SPEC_FILE`, "
+            f"then `factory deploy {tenant.slug}`."
         )
         return EXIT_FAILED
     return _print_deploy(stdout, stderr, release_deploy(tenant=tenant))

@@ -228,3 +228,31 @@ def test_a_refused_first_build_leaves_no_tenant_behind(monkeypatch):
         services.tenant_provision(slug="acme", name="Acme", spec=template_app_spec())
 
     assert services.Tenant.objects.filter(slug="acme").count() == 0
+
+
+def test_a_first_build_that_fails_its_checks_keeps_the_tenant_and_says_what_next(
+    monkeypatch,
+) -> None:
+    def builder(**_kwargs: Any) -> ReleaseArtifacts:
+        report = {"ok": False, "text": "import failed: boom"}
+        return ReleaseArtifacts({"models.py": ""}, {}, report, ok=False, error=report["text"])
+
+    monkeypatch.setattr(services, "release_builder", lambda: builder)
+    monkeypatch.setattr(services, "release_deploy", lambda **_: pytest.fail("deployed anyway"))
+    code, out, err = _factory("tenant", "create", "acme", "--name", "Acme Recruiting")
+    assert code == 1
+    assert out.splitlines()[0] == "Created tenant acme; its release 1 was compiled from the spec."
+    release = TenantRelease.objects.get()
+    assert (release.tenant.slug, release.number, release.status) == (
+        "acme",
+        1,
+        ReleaseStatus.FAILED,
+    )
+    assert err == (
+        "Release 1 of acme failed its checks and was not deployed:\n"
+        "import failed: boom\n"
+        "The tenant acme exists without a live release. Once the cause is fixed, build and "
+        "deploy a release: `factory apply acme SPEC_FILE`, then `factory deploy acme`.\n"
+    )
+    assert release.error == "import failed: boom"
+    assert TenantBackup.objects.count() == 0
