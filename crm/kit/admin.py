@@ -4,17 +4,20 @@
 (``records_visible_to``), an "Archived" filter over ``all_objects``, read-only stamps, the
 record's timeline on its page, notes/tasks/tags/attachments inlines, bulk actions (archive,
 restore, mark done, move stage, export CSV), CSV import with a preview, and list pages
-that run a fixed number of queries whatever the number of rows. The other admins cover
-the kit's own tables (tasks, notes, tags, choice lists, pipelines, history, role
-policies). Everything resolves the concrete kit models from the admin's app label, so a
-tenant app reuses these classes as they are. Writes go through ``crm.kit.services`` and
-``crm.kit.importing``; nothing here holds business rules.
+that run a fixed number of queries whatever the number of rows. "Delete" on a record,
+alone or in bulk, archives it as the API's DELETE does; only a superuser deletes a record
+permanently, and only one already archived. The other admins cover the kit's own tables
+(tasks, notes, tags, choice lists, pipelines, history, role policies). Everything
+resolves the concrete kit models from the admin's app label, so a tenant app reuses these
+classes as they are. Writes go through ``crm.kit.services`` and ``crm.kit.importing``;
+nothing here holds business rules.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any, cast
 
@@ -22,6 +25,11 @@ from django import forms
 from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.actions import delete_selected as django_delete_selected
+from django.contrib.admin.exceptions import DisallowedModelAdminToField
+from django.contrib.admin.options import IS_POPUP_VAR, TO_FIELD_VAR, csrf_protect_m
+from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
+from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.admin.widgets import AdminFileWidget
 from django.contrib.contenttypes.admin import GenericTabularInline
@@ -29,7 +37,13 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db import models
 from django.db.models import Count, OuterRef, Subquery
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
@@ -58,6 +72,10 @@ from crm.kit.services import records_archive, records_move_stage, records_restor
 from crm.kit.timeline import timeline_for
 
 STAMP_FIELDS = ("created_at", "created_by", "updated_at", "updated_by", "deleted_at")
+# The "post" value of the archive confirmation form; Django's delete pages post "yes".
+ARCHIVE_CONFIRMED = "archive"
+# Records listed on the archive confirmation page; the rest are counted.
+ARCHIVE_PAGE_ROWS = 20
 _HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _IMPORT_SESSION_KEY = "crm_kit_import:{label}"
 
@@ -96,6 +114,11 @@ def record_link(site_name: str, record: models.Model | None, text: str | None = 
 def attachment_download_url(site_name: str, attachment: models.Model) -> str:
     """The site's permission-checked download of an attachment (media is never public)."""
     return reverse(f"{site_name}:attachment_download", args=[attachment.pk], current_app=site_name)
+
+
+def _restore_hint(count: int) -> str:
+    them = "it" if count == 1 else "them"
+    return f"To bring {them} back, filter the list on “Archived” and use the action “Restore”."
 
 
 def record_models(app_label: str) -> list[type[Record]]:
@@ -348,9 +371,12 @@ class RecordAdmin(admin.ModelAdmin):
 
     change_list_template = "crm_kit/change_list.html"
     change_form_template = "crm_kit/change_form.html"
+    # Permanent deletion of archived records (superusers): Django's pages, worded as such.
+    delete_confirmation_template = "crm_kit/delete_confirmation.html"
+    delete_selected_confirmation_template = "crm_kit/delete_selected_confirmation.html"
     list_per_page = 50
     show_full_result_count = False
-    actions = ["archive_selected", "restore_selected", "export_csv"]
+    actions = ["delete_selected", "archive_selected", "restore_selected", "export_csv"]
     # Kit inlines added to the record's page (see RECORD_INLINES).
     record_inlines: tuple[str, ...] = ("notes", "tasks", "tags", "attachments")
     # Related objects the list prefetches (generic relations, many-to-many).
@@ -373,7 +399,9 @@ class RecordAdmin(admin.ModelAdmin):
         if hasattr(model, "done_status"):
             extra_actions.append("mark_done")
         if self.actions is not None:  # None means "no actions at all"
-            self.actions = [*self.actions, *(a for a in extra_actions if a not in self.actions)]
+            # "delete_selected" always names this class's action: a subclass listing its own
+            # actions must not get back the site's, which deletes live records for good.
+            self.actions = list(dict.fromkeys(["delete_selected", *self.actions, *extra_actions]))
         self._choice_fields = {
             f.name: f for f in model._meta.concrete_fields if isinstance(f, ChoiceListField)
         }
@@ -405,13 +433,22 @@ class RecordAdmin(admin.ModelAdmin):
         return allowed and (obj is None or self.is_visible(request, obj))
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Delete on a live record archives it: the delete right (``ARCHIVE``). Delete on an
+        archived record erases it, which only a superuser may do (see ``delete_view``)."""
         allowed = super().has_delete_permission(request, obj)
+        if obj is not None and obj.deleted_at is not None:
+            allowed = allowed and self.has_permanent_delete_permission(request)
         return allowed and (obj is None or self.is_visible(request, obj))
 
     def has_archive_permission(self, request: HttpRequest) -> bool:
         """Archive and restore: the API's rule (``ARCHIVE``), so both offer them to the same
         roles; the list shows only records the user may see."""
         return request.user.has_perm(permission_name(ARCHIVE, self.model))
+
+    def has_permanent_delete_permission(self, request: HttpRequest) -> bool:
+        """Erasing archived records (for example on a person's erasure request) cannot be
+        undone and takes the record's notes, tasks and attachments with it: superusers only."""
+        return bool(request.user.is_active and request.user.is_superuser)
 
     def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str) -> Any:
         # Pickers (autocomplete) offer active records only, never archived ones.
@@ -531,12 +568,20 @@ class RecordAdmin(admin.ModelAdmin):
             context["record_timeline"] = list(timeline_for(obj)[:100])
             context["record_is_archived"] = obj.deleted_at is not None
             context["record_can_restore"] = self.has_archive_permission(request)
+            context["record_can_delete_permanently"] = (
+                obj.deleted_at is not None and self.has_delete_permission(request, obj)
+            )
         return super().change_view(request, object_id, form_url, context)
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         instances = formset.save(commit=False)
-        for obj in formset.deleted_objects:
-            obj.delete()
+        # A record ticked "Delete" in an inline (a company's contacts, notes, tasks) is
+        # archived, as by the Delete button; links and files (tags, attachments) are deleted.
+        deleted = formset.deleted_objects
+        records_archive(records=[obj for obj in deleted if isinstance(obj, Record)])
+        for obj in deleted:
+            if not isinstance(obj, Record):
+                obj.delete()
         for instance in instances:
             # Attachments remember who uploaded them.
             if hasattr(instance, "uploaded_by_id") and instance.uploaded_by_id is None:
@@ -544,7 +589,151 @@ class RecordAdmin(admin.ModelAdmin):
             instance.save()
         formset.save_m2m()
 
+    # Delete: archives a live record; erases an archived one (superusers only).
+
+    @csrf_protect_m
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: Any = None
+    ) -> HttpResponse:
+        """Delete on a live record asks, then archives it, as the API's DELETE does. On an
+        archived record it is Django's permanent deletion, whose page lists what goes with
+        the record; ``has_delete_permission`` lets only superusers reach it."""
+        to_field = request.POST.get(TO_FIELD_VAR, request.GET.get(TO_FIELD_VAR))
+        if to_field and not self.to_field_allowed(request, to_field):
+            raise DisallowedModelAdminToField(f"The field {to_field} cannot be referenced.")
+        obj = self.get_object(request, unquote(object_id), to_field)
+        if obj is None or obj.deleted_at is not None:
+            return super().delete_view(request, object_id, extra_context)
+        if not self.has_delete_permission(request, obj):
+            raise PermissionDenied
+        if request.method == "POST" and request.POST.get("post") == ARCHIVE_CONFIRMED:
+            records_archive(records=[obj])
+            if IS_POPUP_VAR in request.POST:
+                # Django's popup answer: the picker that opened the popup drops the record.
+                obj_id = obj.serializable_value(to_field or self.opts.pk.attname)
+                return self.response_delete(request, str(obj), obj_id)
+            self.message_user(
+                request,
+                f"The {self.opts.verbose_name} “{obj}” was archived. {_restore_hint(1)}",
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(self._after_archive_url(request))
+        return self.archive_confirmation(
+            request, live=[obj], selected=[obj], obj=obj, extra_context=extra_context
+        )
+
+    def archive_confirmation(
+        self,
+        request: HttpRequest,
+        *,
+        live: Sequence[Record] | models.QuerySet,
+        selected: Sequence[Record] | models.QuerySet,
+        obj: Record | None = None,
+        extra_context: Any = None,
+    ) -> TemplateResponse:
+        """The page that confirms a Delete: it archives ``live`` and says how to restore;
+        ``obj`` is the record of a change page's Delete, None for the bulk action."""
+        count = len(live)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Delete {self.opts.verbose_name}"
+            if obj is not None
+            else f"Delete {count} {self._noun(count)}",
+            "subtitle": None,
+            "opts": self.opts,
+            "object": obj,
+            "noun": self._noun(count),
+            "count": count,
+            "shown": list(live[:ARCHIVE_PAGE_ROWS]),
+            "more": max(count - ARCHIVE_PAGE_ROWS, 0),
+            "already_archived": len(selected) - count,
+            "restore_hint": _restore_hint(count),
+            "selected_pks": [record.pk for record in selected],
+            "post_value": ARCHIVE_CONFIRMED,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "preserved_filters": self.get_preserved_filters(request),
+            "is_popup": IS_POPUP_VAR in request.POST or IS_POPUP_VAR in request.GET,
+            "is_popup_var": IS_POPUP_VAR,
+            "to_field": request.POST.get(TO_FIELD_VAR, request.GET.get(TO_FIELD_VAR)),
+            "to_field_var": TO_FIELD_VAR,
+            "media": self.media,
+            **(extra_context or {}),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "crm_kit/archive_confirmation.html", context)
+
+    def _after_archive_url(self, request: HttpRequest) -> str:
+        """Where Django's delete view goes after deleting: the list, keeping its filters."""
+        if not self.has_view_or_change_permission(request):
+            return reverse(f"{self.admin_site.name}:index", current_app=self.admin_site.name)
+        return add_preserved_filters(
+            {"preserved_filters": self.get_preserved_filters(request), "opts": self.opts},
+            self._changelist_url(),
+        )
+
+    def render_delete_form(self, request: HttpRequest, context: dict) -> HttpResponse:
+        # Only archived records reach Django's delete page (see delete_view).
+        if not (context["perms_lacking"] or context["protected"]):
+            context["title"] = f"Delete this {self.opts.verbose_name} permanently"
+        return super().render_delete_form(request, context)
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        # A live record is archived first, never erased in one step: whatever calls this
+        # hook, the views above route a live record to archiving.
+        if obj.deleted_at is None:
+            raise PermissionDenied
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: models.QuerySet) -> None:
+        # Same rule for the bulk action: a record restored since the confirmation stays.
+        super().delete_queryset(request, queryset.filter(deleted_at__isnull=False))
+
     # Actions.
+
+    @admin.action(description="Delete selected %(verbose_name_plural)s", permissions=["archive"])
+    def delete_selected(self, request: HttpRequest, queryset: models.QuerySet) -> Any:
+        """Django's "Delete selected" as a business user expects it: after a confirmation
+        page, the live records are archived. A superuser who selects archived records only
+        deletes them permanently, through Django's own action and its page listing what goes
+        with them; a selection with live records archives those and leaves the others."""
+        plural = self.opts.verbose_name_plural
+        live = queryset.filter(deleted_at__isnull=True)
+        confirmed = request.POST.get("post")
+        if confirmed == ARCHIVE_CONFIRMED:
+            count = records_archive(records=live)
+            self.message_user(
+                request,
+                f"Archived {count} {self._noun(count)}. {_restore_hint(count)}",
+                messages.SUCCESS,
+            )
+            return None
+        live_records = list(live)
+        if live_records and confirmed == "yes":
+            # Django's page confirmed a permanent deletion; some were restored since.
+            verb = "is" if len(live_records) == 1 else "are"
+            self.message_user(
+                request,
+                f"{len(live_records)} of the selected {plural} {verb} no longer archived, so "
+                "nothing was deleted. Select archived records only to delete them permanently.",
+                messages.ERROR,
+            )
+            return None
+        if live_records:
+            return self.archive_confirmation(request, live=live_records, selected=list(queryset))
+        if not self.has_permanent_delete_permission(request):
+            self.message_user(
+                request,
+                f"The selected {plural} are already archived, so nothing changed. Only a "
+                f"superuser can delete archived {plural} permanently.",
+                messages.WARNING,
+            )
+            return None
+        response = django_delete_selected(self, request, queryset)
+        if isinstance(response, TemplateResponse):
+            context, count = cast(dict, response.context_data), len(queryset)
+            if not (context["perms_lacking"] or context["protected"]):
+                context["title"] = f"Delete {count} archived {self._noun(count)} permanently"
+        return response
 
     @admin.action(description="Archive selected %(verbose_name_plural)s", permissions=["archive"])
     def archive_selected(self, request: HttpRequest, queryset: models.QuerySet) -> None:
