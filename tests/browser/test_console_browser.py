@@ -43,6 +43,64 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = Path(__file__).resolve().parent.parent.parent / "var" / "screenshots"
 BUILD_TIMEOUT_MS = 120_000
 
+# The analyst's first questions in the scenario's script, in order, and what the console
+# records for each once sent: the builder's answer, or the suggested default where the
+# scenario's builder has no answer (the role question).
+QUESTIONS = [
+    "Which statuses does a client company go through, and which dates matter?",
+    "What do you record about each candidate?",
+    "What do you track about a hiring campaign?",
+    "What defines a role you recruit for?",
+    "When do you bill a placement?",
+]
+ANSWERS = [
+    (QUESTIONS[0], "Prospect or active; we record the contract start date once active.", "builder"),
+    (
+        QUESTIONS[1],
+        "Title, years of experience, expertise, availability date and salary expectation.",
+        "builder",
+    ),
+    (
+        QUESTIONS[2],
+        "Start and end dates, status open / on hold / closed, and the fee terms.",
+        "builder",
+    ),
+    (QUESTIONS[3], "Profile, seniority, contract type, location and salary range.", "default"),
+    (QUESTIONS[4], "When the trial period is over and the candidate is hired.", "builder"),
+]
+# The builder reads this before deploying (factory.pipeline.summary): the scripted agents
+# make the same first release every time.
+SUMMARY = """\
+Release 1 of Talent Bridge Recruiting is ready in preview.
+What changes (18 changes):
+- [safe] Adds optional field client_status (choice) to Company.
+- [safe] Adds optional field contract_start (date) to Company.
+- [safe] Adds entity Candidate with 9 fields.
+- [safe] Adds entity Campaign with 6 fields.
+- [safe] Adds entity JobRole with 8 fields.
+- [safe] Adds entity Application with 4 fields.
+- [safe] Adds choice list client_status with 2 options.
+- [safe] Adds choice list campaign_status with 3 options.
+- [safe] Adds choice list role_profile with 7 options.
+- [safe] Adds choice list seniority with 4 options.
+- [safe] Adds choice list contract_type with 3 options.
+- [safe] Adds choice list expertise with 6 options.
+- [safe] Adds pipeline 'Application steps' to Application with 11 stages.
+- [safe] Adds automation 'Set the billing date when hired'.
+- [safe] Changes role 'Admin'.
+- [safe] Changes role 'Manager'.
+- [safe] Changes role 'Member'.
+- [safe] Changes role 'Read-only'.
+Data touched: none yet. This is the tenant's first release, so every table starts empty (the \
+preview has sample rows).
+Assumptions (questions nobody answered, or details the request left open):
+- Candidates are people apart from the client companies' contacts.
+- Both recruiters see and edit every candidate.
+- What defines a role you recruit for? → Profile, seniority, contract type, location and salary \
+range.
+- Architect's note: Candidates are separate from client contacts; automations, screens and API \
+run in parallel once the pipeline exists."""
+
 pytestmark = pytest.mark.browser
 
 
@@ -115,19 +173,24 @@ def test_a_builder_walks_a_request_from_words_to_a_deployed_crm(console_stack, p
     # The analyst's questions, as a form.
     page.wait_for_selector("#answers-form")
     questions = page.locator(".cr-question")
-    assert questions.count() == 5
-    for number in range(questions.count()):
-        box = questions.nth(number)
-        answer = scenario.answer_for(box.locator("strong").first.inner_text())
-        if answer:
-            box.locator("input[type=text]").fill(answer)
+    asked = [
+        questions.nth(n).locator("strong").first.inner_text() for n in range(questions.count())
+    ]
+    assert asked == [f"{number}. {text}" for number, text in enumerate(QUESTIONS, start=1)]
+    for number, text in enumerate(QUESTIONS):
+        # The scenario's builder leaves the role question empty: it takes its default.
+        questions.nth(number).locator("input[type=text]").fill(scenario.answer_for(text))
     page.screenshot(path=str(SCREENSHOTS / "console-questions.png"), full_page=True)
     page.click("#send-answers", timeout=BUILD_TIMEOUT_MS)
 
     # Plan, specialists, merge, QA and the release: the preview is ready.
     page.wait_for_selector("#cr-deploy", timeout=BUILD_TIMEOUT_MS)
     assert page.inner_text("#cr-state") == "In preview"
-    assert "Application steps" in page.inner_text("#cr-summary")
+    assert stack.sql(
+        "SELECT q.text, a.text, a.source FROM pipeline_answer a "
+        "JOIN pipeline_question q ON q.id = a.question_id ORDER BY q.round, q.position"
+    ) == list(ANSWERS)
+    assert page.inner_text("#cr-summary") == f"What changes\n{SUMMARY}"
     assert page.locator("#cr-plan tr").count() == 6  # header and five tasks
     page.screenshot(path=str(SCREENSHOTS / "console-preview.png"), full_page=True)
 

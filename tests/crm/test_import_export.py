@@ -346,11 +346,13 @@ def test_preview_page_lists_row_errors(admin_client):
 
 def test_confirm_with_a_stale_token_imports_nothing(admin_client):
     upload(admin_client, GOOD_FILE.encode())
+    before = counts()
 
     response = admin_client.post(reverse(IMPORT_URL), {"confirm": "1", "token": "forged"})
 
     assert response.status_code == 302
-    assert models.Contact.objects.count() == 0
+    assert response.url == reverse(IMPORT_URL)  # back to the upload form
+    assert counts() == before == (0, 0, 0)
 
 
 def test_malformed_upload_shows_the_reason_and_imports_nothing(admin_client):
@@ -386,14 +388,23 @@ def test_member_import_cannot_overwrite_anothers_contact(client):
     member.groups.add(roles[ROLE_MEMBER])
     other = UserFactory(username="other")
     theirs = ContactFactory(email="theirs@example.com", last_name="Theirs", owner=other)
+    theirs_before = models.Contact.all_objects.filter(pk=theirs.pk).values().get()
     client.force_login(member)
 
     preview_page = upload(
         client, b"Email,Last name\ntheirs@example.com,Hijacked\nnew@example.com,New\n"
     )
-    client.post(reverse(IMPORT_URL), {"confirm": "1", "token": preview_page.context["token"]})
+    confirm = client.post(
+        reverse(IMPORT_URL), {"confirm": "1", "token": preview_page.context["token"]}
+    )
 
-    theirs.refresh_from_db()
-    assert theirs.last_name == "Theirs"
+    assert [(row.action, row.errors) for row in preview_page.context["plan"].rows] == [
+        ("error", ["a contact with this email exists but you may not change it."]),
+        ("create", []),
+    ]
+    assert (confirm.status_code, confirm.url) == (302, reverse("crm:crm_contact_changelist"))
+    assert models.Contact.all_objects.filter(pk=theirs.pk).values().get() == theirs_before
+    assert list(models.TimelineEntry.objects.filter(record_id=theirs.pk, field="last_name")) == []
     new = models.Contact.objects.get(email="new@example.com")
     assert new.owner == member
+    assert models.Contact.all_objects.count() == 2

@@ -38,6 +38,16 @@ def snapshot_of_data() -> dict:
     }
 
 
+USERS = (
+    "Users (username / password / role):\n"
+    "  admin / admin / superuser\n"
+    "  manager / manager / Manager\n"
+    "  alice / alice / Member\n"
+    "  bob / bob / Member\n"
+    "  viewer / viewer / Read-only\n"
+)
+
+
 @pytest.fixture
 def debug(settings):
     settings.DEBUG = True
@@ -61,12 +71,20 @@ def test_seeds_every_kind_of_record_with_history(debug):
     by_pipeline = set(models.Deal.objects.values_list("pipeline__name", flat=True))
     assert by_pipeline == {"Sales", "Renewals"}
     assert models.StageChange.objects.filter(from_stage=None).count() == 4
-    assert models.DealContact.objects.count() >= 4
+    assert models.DealContact.objects.count() == 8
     today = timezone.localdate()
     for due in models.Task.objects.values_list("due_date", flat=True):
         assert today - datetime.timedelta(days=10) <= due <= today + datetime.timedelta(days=20)
-    assert "Seeded the CRM with seed 3 (pass --seed 3 to repeat it):" in output
-    assert "  12 contacts (" in output
+    assert output == (
+        "Seeded the CRM with seed 3 (pass --seed 3 to repeat it):\n"
+        "  3 companies\n"
+        "  12 contacts (1 extra emails, 5 extra phones)\n"
+        "  4 deals (Renewals: 1, Sales: 3), 8 deal contacts\n"
+        "  6 tasks (0 done), 6 notes\n"
+        "  6 tags on 6 records\n"
+        "  33 timeline entries, 6 stage changes\n"
+        f"{USERS}"
+    )
 
 
 def test_users_get_roles_and_known_passwords_in_development(debug):
@@ -111,8 +129,10 @@ def test_refuses_to_seed_twice_and_changes_nothing(debug):
     with pytest.raises(CommandError) as raised:
         seed(contacts=4, seed=2)
 
-    assert str(raised.value).startswith("The CRM already holds ")
-    assert str(raised.value).endswith("Run seed_demo --reset to delete them and seed afresh.")
+    assert str(raised.value) == (
+        "The CRM already holds 12 records, so seeding again would mix demo data with them. "
+        "Run seed_demo --reset to delete them and seed afresh."
+    )
     assert snapshot_of_data() == before
     assert models.TimelineEntry.objects.count() == timeline
 
@@ -124,7 +144,17 @@ def test_reset_replaces_the_data_and_the_same_seed_gives_the_same_data(debug):
     output = seed(contacts=8, seed=5, reset=True)
 
     assert snapshot_of_data() == first
-    assert output.startswith("Deleted ")
+    assert output == (
+        "Deleted 94 rows of CRM records and their history.\n"
+        "Seeded the CRM with seed 5 (pass --seed 5 to repeat it):\n"
+        "  2 companies\n"
+        "  8 contacts (2 extra emails, 3 extra phones)\n"
+        "  2 deals (Renewals: 1, Sales: 1), 3 deal contacts\n"
+        "  4 tasks (1 done), 4 notes\n"
+        "  6 tags on 4 records\n"
+        "  24 timeline entries, 4 stage changes\n"
+        f"{USERS}"
+    )
     assert get_user_model().objects.filter(username="admin").count() == 1
     assert models.Contact.all_objects.count() == 8
 
@@ -142,3 +172,6 @@ def test_at_least_one_contact_is_required(db):
     with pytest.raises(CommandError, match=r"--contacts must be at least 1\."):
         seed(contacts=0)
     assert models.Contact.all_objects.count() == 0
+    assert models.Company.all_objects.count() == 0
+    assert models.TimelineEntry.objects.count() == 0
+    assert get_user_model().objects.count() == 0

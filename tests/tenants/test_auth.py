@@ -64,37 +64,48 @@ def test_an_api_key_authenticates_on_its_tenant(tenants) -> None:
     assert api_key.last_used_at is not None
 
 
+ELSEWHERE = "This API key does not open this site's API."
+NOT_VALID = "This API key is not valid or was revoked."
+
+
 @pytest.mark.parametrize(
-    ("where", "header", "error"),
+    ("where", "header", "error", "message"),
     [
-        ("beta", "valid", exceptions.PermissionDenied),
-        ("console", "valid", exceptions.PermissionDenied),
-        ("acme", "Api-Key tk_000000000000.wrong", exceptions.AuthenticationFailed),
-        ("acme", "tampered", exceptions.AuthenticationFailed),
-        ("acme", "Api-Key not-a-key", exceptions.AuthenticationFailed),
+        ("beta", "valid", exceptions.PermissionDenied, ELSEWHERE),
+        ("console", "valid", exceptions.PermissionDenied, ELSEWHERE),
+        ("acme", "Api-Key tk_000000000000.wrong", exceptions.AuthenticationFailed, NOT_VALID),
+        ("acme", "tampered", exceptions.AuthenticationFailed, NOT_VALID),
+        ("acme", "Api-Key not-a-key", exceptions.AuthenticationFailed, NOT_VALID),
     ],
 )
-def test_a_key_is_refused_elsewhere_or_when_wrong(tenants, where, header, error) -> None:
+def test_a_key_is_refused_elsewhere_or_when_wrong(tenants, where, header, error, message) -> None:
     key = tenants["key"]
     header = {"valid": f"Api-Key {key}", "tampered": f"Api-Key {key[:-2]}xx"}.get(header, header)
     tenant = None if where == "console" else tenants[where]
-    with pytest.raises(error):
+    before = list(TenantApiKey.objects.values())
+    with pytest.raises(error) as raised:
         TenantApiKeyAuthentication().authenticate(_api_request(tenant, header))
+    assert str(raised.value.detail) == message
+    assert list(TenantApiKey.objects.values()) == before
     assert TenantApiKey.objects.get().last_used_at is None
 
 
 def test_a_revoked_key_or_an_inactive_member_opens_nothing(tenants) -> None:
     api_key_revoke(api_key=tenants["api_key"])
-    with pytest.raises(exceptions.AuthenticationFailed, match="revoked"):
-        TenantApiKeyAuthentication().authenticate(
-            _api_request(tenants["acme"], f"Api-Key {tenants['key']}")
-        )
-    assert TenantApiKey.objects.get().revoked_at is not None
     _other, key = api_key_create(membership=Membership.objects.get(user__username="bob"), name="x")
     tenants["bob"].is_active = False
     tenants["bob"].save()
-    with pytest.raises(exceptions.AuthenticationFailed):
+    before = list(TenantApiKey.objects.order_by("pk").values())
+    assert before[0]["revoked_at"] is not None
+    with pytest.raises(exceptions.AuthenticationFailed) as revoked:
+        TenantApiKeyAuthentication().authenticate(
+            _api_request(tenants["acme"], f"Api-Key {tenants['key']}")
+        )
+    with pytest.raises(exceptions.AuthenticationFailed) as inactive:
         TenantApiKeyAuthentication().authenticate(_api_request(tenants["beta"], f"Api-Key {key}"))
+    assert (str(revoked.value.detail), str(inactive.value.detail)) == (NOT_VALID, NOT_VALID)
+    assert list(TenantApiKey.objects.order_by("pk").values()) == before
+    assert [row["last_used_at"] for row in before] == [None, None]
 
 
 def test_other_authorization_schemes_are_left_to_other_classes(tenants) -> None:

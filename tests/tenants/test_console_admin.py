@@ -51,8 +51,7 @@ def test_the_console_lists_only_the_builders_tenants(console) -> None:
     client = console["client"]
     page = client.get("/admin/tenants/tenant/")
     assert page.status_code == 200
-    assert b"acme" in page.content
-    assert b"beta" not in page.content
+    assert list(page.context["cl"].queryset.values_list("slug", flat=True)) == ["acme"]
     releases = client.get("/admin/tenants/tenantrelease/")
     assert releases.status_code == 200
     assert list(releases.context["cl"].queryset.values_list("tenant__slug", flat=True)) == ["acme"]
@@ -60,6 +59,7 @@ def test_the_console_lists_only_the_builders_tenants(console) -> None:
 
 def test_another_tenants_page_is_not_reachable_and_nothing_changes(console) -> None:
     client, beta = console["client"], console["beta"]
+    before = _state()
     for url in (
         f"/admin/tenants/tenant/{beta.pk}/change/",
         f"/admin/tenants/tenantrelease/{beta.releases.get().pk}/change/",
@@ -68,10 +68,17 @@ def test_another_tenants_page_is_not_reachable_and_nothing_changes(console) -> N
         assert answer.status_code == 302  # "does not exist" back to the console's index
         assert answer["Location"] == "/admin/"
     answer = client.post(f"/admin/tenants/tenant/{beta.pk}/change/", {"name": "Taken over"})
-    assert answer.status_code in (302, 403)
-    beta.refresh_from_db()
-    assert beta.name == "Beta"
-    assert Membership.objects.filter(tenant=beta).count() == 1
+    assert answer.status_code == 403  # a viewer of beta may look, never change
+    assert _state() == before
+    assert Tenant.objects.get(pk=beta.pk).name == "Beta"
+
+
+def _state() -> dict[str, list[dict]]:
+    """Every row of the tenants' tables: to assert nothing changed."""
+    return {
+        model.__name__: list(model.objects.order_by("pk").values())
+        for model in (Tenant, Membership, TenantRelease)
+    }
 
 
 def test_a_superuser_sees_every_tenant(client, superuser, console) -> None:

@@ -80,32 +80,41 @@ def test_a_deploy_that_cannot_get_the_lock_changes_nothing(settings) -> None:
 
 @pytest.mark.django_db
 def test_a_build_lock_held_by_another_process_dies_with_it(monkeypatch, tmp_path) -> None:
-    """What a Celery worker killed mid-build leaves: a lock nobody holds any more."""
+    """What a Celery worker killed mid-build leaves: a lock nobody holds any more.
+
+    The holder takes the lock as ``build_lock`` does on each engine: an exclusive ``flock``
+    on the lock file on SQLite, the release's advisory lock on a connection of its own on
+    PostgreSQL."""
     import signal
     import subprocess
     import sys
+    import time
 
     from django.db import connection
 
     from factory.tenants import locks
 
-    if connection.vendor != "sqlite":
-        pytest.skip(
-            "the flock of the SQLite build lock; PostgreSQL frees an advisory lock "
-            "when its session ends"
-        )
-    path = tmp_path / "7.lock"
-    monkeypatch.setattr(locks, "_sqlite_build_lock_path", lambda alias, release_id: path)
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import fcntl, os, sys, time\n"
+    if connection.vendor == "sqlite":
+        path = tmp_path / "7.lock"
+        monkeypatch.setattr(locks, "_sqlite_build_lock_path", lambda alias, release_id: path)
+        take = (
+            "import fcntl, os\n"
             f"descriptor = os.open({str(path)!r}, os.O_RDWR | os.O_CREAT)\n"
             "fcntl.flock(descriptor, fcntl.LOCK_EX)\n"
-            "print('held', flush=True)\n"
-            "time.sleep(60)\n",
-        ],
+        )
+    else:
+        dsn = {
+            key: value
+            for key, value in connection.get_connection_params().items()
+            if key in {"dbname", "user", "password", "host", "port"} and value
+        }
+        take = (
+            "import psycopg\n"
+            f"holder = psycopg.connect(**{dsn!r}, autocommit=True)\n"
+            f"holder.execute('SELECT pg_advisory_lock(%s, %s)', ({locks.BUILD_LOCK_CLASS}, 7))\n"
+        )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"{take}import time\nprint('held', flush=True)\ntime.sleep(60)\n"],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -114,6 +123,11 @@ def test_a_build_lock_held_by_another_process_dies_with_it(monkeypatch, tmp_path
         assert locks.build_running(release_id=7) is True
         holder.send_signal(signal.SIGKILL)
         holder.wait(10)
+        # The kernel frees a flock at once; PostgreSQL frees the advisory lock once its
+        # backend has seen the connection close, a moment later.
+        deadline = time.monotonic() + (0 if connection.vendor == "sqlite" else 10)
+        while locks.build_running(release_id=7) and time.monotonic() < deadline:
+            time.sleep(0.1)
         assert locks.build_running(release_id=7) is False
     finally:
         if holder.poll() is None:

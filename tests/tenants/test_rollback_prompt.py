@@ -116,6 +116,21 @@ def _assert_unchanged(deployed: Deployed) -> None:
     assert _backups(stack) == ["before deploying release 2"]  # no safety backup was taken
 
 
+def _done_lines(stack: TenantStack, *, target: int) -> list[str]:
+    """What the command prints once it has rolled back to ``target``: the data's date, the
+    safety backup it took just now, and the reload."""
+    ((safety,),) = stack.sql(
+        "SELECT path FROM tenants_tenantbackup WHERE reason = %s",
+        (f"before rolling back to release {target}",),
+    )
+    return [
+        re.escape(f"acme is back on release {target} with the data of ")
+        + r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"
+        + re.escape(f" UTC. Safety backup of what was replaced: {safety}."),
+        re.escape("  Touched the reload stamp (the development server restarts)."),
+    ]
+
+
 @pytest.mark.parametrize(
     "typed", [b"no\n", b"\n", b"\x04"], ids=["no", "empty answer", "end of input (Ctrl-D)"]
 )
@@ -144,7 +159,7 @@ def test_yes_at_the_terminal_rolls_back_code_and_data(deployed: Deployed) -> Non
     assert answered.code == 0, answered.stderr
     lines = answered.stdout.splitlines()
     _assert_lines("\n".join(lines[:5]), [*_plan_lines(deployed), re.escape(QUESTION)])
-    assert lines[5].startswith("acme is back on release 1 with the data of ")
+    _assert_lines("\n".join(lines[5:]), _done_lines(stack, target=1))
     assert stack.releases("acme") == {1: "live", 2: "retired"}
     assert "website" not in stack.columns("t_acme_company")
     assert _companies(stack) == sorted(RELEASE_1_COMPANIES)
@@ -156,11 +171,22 @@ def test_yes_flag_without_a_terminal_undoes_the_rollback_without_asking(
     deployed: Deployed,
 ) -> None:
     stack = deployed.stack
-    if stack.releases("acme") != {1: "live", 2: "retired"}:
-        pytest.skip("needs the rollback of test_yes_at_the_terminal_rolls_back_code_and_data")
+    if stack.releases("acme") != {1: "live", 2: "retired"}:  # run alone: roll back first
+        test_yes_at_the_terminal_rolls_back_code_and_data(deployed)
     undone = stack.manage("factory", "rollback", "acme", "2", "--yes", stdin="")
     assert undone.code == 0, undone.stderr
-    assert "[y/N]" not in undone.stdout  # not asked
-    assert "acme is back on release 2 with the data of " in undone.stdout
+    assert undone.stderr == ""
+    _assert_lines(
+        undone.stdout,
+        [  # the plan, then done: not asked
+            re.escape("Rolling acme back from release 1 to release 2 restores the code of ")
+            + re.escape("release 2 and the data as of ")
+            + r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"
+            + re.escape(f" UTC (before rolling back to release 1, {deployed.backup_rows:,} rows)."),
+            re.escape("What would be lost (3 rows written since the backup):"),
+            re.escape("- t_acme_company: 1 added, 1 changed, 1 removed since the backup"),
+            *_done_lines(stack, target=2),
+        ],
+    )
     assert stack.releases("acme") == {1: "retired", 2: "live"}
     assert stack.table_state("t_acme_") == deployed.written  # as it was before the rollback
