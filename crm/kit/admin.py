@@ -6,7 +6,8 @@ record's timeline on its page, notes/tasks/tags/attachments inlines, bulk action
 restore, mark done, move stage, export CSV), CSV import with a preview, and list pages
 that run a fixed number of queries whatever the number of rows. "Delete" on a record,
 alone or in bulk, archives it as the API's DELETE does; only a superuser deletes a record
-permanently, and only one already archived. The other admins cover the kit's own tables
+permanently, and only one already archived, through ``records_erase`` (which also erases
+its history and attached rows and files). The other admins cover the kit's own tables
 (tasks, notes, tags, choice lists, pipelines, history, role policies). Everything
 resolves the concrete kit models from the admin's app label, so a tenant app reuses these
 classes as they are. Writes go through ``crm.kit.services`` and ``crm.kit.importing``;
@@ -67,8 +68,16 @@ from crm.kit.models import Record
 from crm.kit.permissions import ARCHIVE, permission_name
 from crm.kit.registry import kit_model
 from crm.kit.roles import record_owner_check, records_visible_to
-from crm.kit.selectors import choice_list_fields_using
-from crm.kit.services import records_archive, records_move_stage, records_restore, tasks_mark_done
+from crm.kit.selectors import choice_list_fields_using, records_erasure_plan
+from crm.kit.services import (
+    erased_record_label,
+    records_archive,
+    records_erase,
+    records_move_stage,
+    records_restore,
+    rows_counted,
+    tasks_mark_done,
+)
 from crm.kit.timeline import timeline_for
 
 STAMP_FIELDS = ("created_at", "created_by", "updated_at", "updated_by", "deleted_at")
@@ -675,18 +684,37 @@ class RecordAdmin(admin.ModelAdmin):
         # Only archived records reach Django's delete page (see delete_view).
         if not (context["perms_lacking"] or context["protected"]):
             context["title"] = f"Delete this {self.opts.verbose_name} permanently"
+            context.update(self._erasure_context([context["object"]]))
         return super().render_delete_form(request, context)
+
+    def _erasure_context(self, records: Sequence[Record]) -> dict[str, Any]:
+        """What Django's delete page does not list: the rows that stay but lose their link
+        to the erased records (``on_delete=SET_NULL``), and the nameless trace kept."""
+        plan = records_erasure_plan(records=records)
+        unlinked = [
+            rows_counted(model=model, count=count)
+            for model, count in sorted(plan.unlinked.items(), key=lambda item: item[0]._meta.label)
+        ]
+        labels = [erased_record_label(type(record), record.pk) for record in records]
+        trace = ", ".join(labels[:ARCHIVE_PAGE_ROWS])
+        if len(labels) > ARCHIVE_PAGE_ROWS:
+            trace += f" and {len(labels) - ARCHIVE_PAGE_ROWS} more"
+        return {"erasure_unlinked": unlinked, "erasure_trace": trace}
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         # A live record is archived first, never erased in one step: whatever calls this
         # hook, the views above route a live record to archiving.
         if obj.deleted_at is None:
             raise PermissionDenied
-        super().delete_model(request, obj)
+        records_erase(records=[obj], actor=request.user)
 
     def delete_queryset(self, request: HttpRequest, queryset: models.QuerySet) -> None:
         # Same rule for the bulk action: a record restored since the confirmation stays.
-        super().delete_queryset(request, queryset.filter(deleted_at__isnull=False))
+        records_erase(records=queryset.filter(deleted_at__isnull=False), actor=request.user)
+
+    def log_deletions(self, request: HttpRequest, queryset: Any) -> Any:
+        # Django would log each record by name; ``records_erase`` logs a nameless trace.
+        return []
 
     # Actions.
 
@@ -733,6 +761,7 @@ class RecordAdmin(admin.ModelAdmin):
             context, count = cast(dict, response.context_data), len(queryset)
             if not (context["perms_lacking"] or context["protected"]):
                 context["title"] = f"Delete {count} archived {self._noun(count)} permanently"
+                context.update(self._erasure_context(list(queryset)))
         return response
 
     @admin.action(description="Archive selected %(verbose_name_plural)s", permissions=["archive"])

@@ -6,17 +6,26 @@ actions, API views, commands and tasks call these and hold no logic of their own
 
 from __future__ import annotations
 
+import json
+import re
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from django.apps import apps as global_apps
 from django.apps.registry import Apps
-from django.db import transaction
+from django.contrib.admin.models import DELETION, LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.db import models, transaction
+from django.db.models import ProtectedError, Q, RestrictedError
 from django.utils import timezone
+from django.utils.text import capfirst
 
-from crm.kit.models import Record
-from crm.kit.selectors import choice_list_fields_using
+from crm.kit.models import AbstractAttachment, Record
+from crm.kit.registry import app_has_kit, kit_model
+from crm.kit.selectors import choice_list_fields_using, records_erasure_plan
 
 
 def _model(app_label: str, name: str, registry: Apps | None) -> Any:
@@ -276,10 +285,6 @@ def record_tags_set(*, record: Record, tags: Iterable[Any]) -> None:
     Links are deleted and created one by one, in tag name order, so that each change is one
     "Tag removed" or "Tag added" entry in the record's timeline.
     """
-    from django.contrib.contenttypes.models import ContentType
-
-    from crm.kit.registry import kit_model
-
     tagged_item_model = kit_model(record._meta.app_label, "TaggedItem")
     content_type = ContentType.objects.get_for_model(type(record))
     wanted = {tag.pk: tag for tag in tags}
@@ -400,3 +405,235 @@ def pipeline_stages_set(*, pipeline: Any, stages: Sequence[Mapping[str, Any]]) -
             stage_model.objects.create(pipeline=pipeline, **fields)
         else:
             stage_model.objects.filter(pk=values["id"]).update(**fields)
+
+
+# A row named by its model and primary key: rows deleted by an erasure have lost their pk.
+RowKey = tuple[type[models.Model], Any]
+
+
+class RecordErasureRefused(Exception):
+    """Erasing records was refused and nothing changed; the message says why and what to do."""
+
+
+def erased_record_label(model: type[models.Model], pk: Any) -> str:
+    """How an erased record is named from then on: "Contact #42", never by its name."""
+    return f"{capfirst(model._meta.verbose_name)} #{pk}"
+
+
+def rows_counted(*, model: type[models.Model], count: int) -> str:
+    """A count of rows as people read it: "1 contact", "2 contacts"."""
+    opts = model._meta
+    return f"{count} {opts.verbose_name if count == 1 else opts.verbose_name_plural}"
+
+
+@transaction.atomic
+def records_erase(*, records: Iterable[Record], actor: Any) -> int:
+    """Delete archived records for good with every trace of their data (an erasure request).
+
+    Removes the records, the kit rows attached to them (notes, tasks, tag links and
+    attachments, and theirs in turn), the rows Django's ``on_delete`` rules cascade to,
+    the timeline entries and stage history of every record among them, and the admin's log
+    entries about every removed row; the stored files of the attachments are deleted once
+    the transaction commits. Where other records' history names an erased record (a
+    contact's timeline showing its company, a deal's admin log naming a contact of it), the
+    name becomes "Company #42". Accountability stays without personal data: one admin log
+    entry per record, "Contact #42" deleted by ``actor``, with counts and no values (the
+    timeline would be wrong for it: it is what is erased, and every user sees it).
+
+    Only a superuser erases, and only archived records: a live record, or a row that stays
+    and protects one of them, refuses the whole erasure with ``RecordErasureRefused``.
+    Returns the number of records erased.
+    """
+    if actor is None or not (actor.is_active and actor.is_superuser):
+        raise RecordErasureRefused(
+            "Only a superuser can delete records permanently; ask one to do it."
+        )
+    stored = _records_locked(list(records))
+    if not stored:
+        return 0
+    try:
+        plan = records_erasure_plan(records=stored)
+    except ProtectedError as error:
+        raise _erasure_blocked(error.protected_objects) from error
+    except RestrictedError as error:
+        raise _erasure_blocked(error.restricted_objects) from error
+    # Deleting clears the rows' primary keys: everything after it works on (model, pk).
+    erased = [(type(row), row.pk) for row in plan.rows]
+    history = [(model, pk) for model, pk in erased if issubclass(model, Record)]
+    requested = [(type(record), record.pk) for record in stored]
+    names = _names_held([row for row in plan.rows if isinstance(row, Record)])
+    files: list[tuple[Any, str, Any]] = [
+        (row.file.storage, row.file.name, type(row))
+        for row in plan.rows
+        if isinstance(row, AbstractAttachment) and row.file.name
+    ]
+    plan.collector.delete()
+    # After the deletion: it writes a "deleted" timeline entry for each record, erased here.
+    _history_delete(history)
+    _log_entries_delete(erased)
+    for model, pk in history:
+        _timeline_references_redact(model, pk, names=names[(model, pk)])
+    # Only the erased records' own names: the names of attached notes and tasks are their
+    # texts, which would match unrelated messages; they appeared in the log of the record
+    # they belong to, erased above.
+    for model, pk in requested:
+        _change_messages_redact(model, pk, names=names[(model, pk)])
+    for model, pk in requested:
+        _erasure_log(model, pk, actor=actor, attached=plan.attached[(model, pk)])
+    for storage, name, attachment_model in files:
+        # A file another attachment still names stays (an attachment copied by hand).
+        if not attachment_model._base_manager.filter(file=name).exists():
+            transaction.on_commit(partial(storage.delete, name))
+    return len(requested)
+
+
+def _erasure_blocked(rows: Iterable[models.Model]) -> RecordErasureRefused:
+    kinds = sorted({str(row._meta.verbose_name_plural) for row in rows})
+    return RecordErasureRefused(
+        f"Other rows ({', '.join(kinds)}) still point at the records to erase and protect "
+        "them, so nothing was erased; change or delete those rows first."
+    )
+
+
+def _records_locked(records: list[Record]) -> list[Record]:
+    """The stored, locked rows of ``records`` (gone ones left out), refusing live ones: a
+    record restored since it was picked must not be erased."""
+    by_model: dict[type[Record], list[Any]] = {}
+    for record in records:
+        by_model.setdefault(type(record), []).append(record.pk)
+    stored: list[Record] = []
+    for model, pks in by_model.items():
+        rows = list(model._base_manager.select_for_update().filter(pk__in=pks).order_by("pk"))
+        live = [row for row in rows if row.deleted_at is None]
+        if len(live) == 1:
+            raise RecordErasureRefused(
+                f"The {model._meta.verbose_name} #{live[0].pk} is not archived, so nothing was "
+                "erased; archive it first, then delete it permanently."
+            )
+        if live:
+            ids = ", ".join(f"#{row.pk}" for row in live)
+            raise RecordErasureRefused(
+                f"The {model._meta.verbose_name_plural} {ids} are not archived, so nothing was "
+                "erased; archive them first, then delete them permanently."
+            )
+        stored += rows
+    return stored
+
+
+def _names_held(records: Sequence[Record]) -> dict[RowKey, set[str]]:
+    """Each record's names: the present one and those its timeline saw (renamed records)."""
+    names: dict[RowKey, set[str]] = {}
+    for record in records:
+        names[(type(record), record.pk)] = {str(record)} - {""}
+    by_model: dict[type[Record], list[Any]] = {}
+    for record in records:
+        by_model.setdefault(type(record), []).append(record.pk)
+    for model, pks in by_model.items():
+        entries = kit_model(model._meta.app_label, "TimelineEntry")._base_manager.filter(
+            record_type=ContentType.objects.get_for_model(model), record_id__in=pks
+        )
+        for record_id, record_repr in entries.values_list("record_id", "record_repr").distinct():
+            if record_repr:
+                names[(model, record_id)].add(record_repr)
+    return names
+
+
+def _history_delete(records: Sequence[RowKey]) -> None:
+    by_model: dict[type[models.Model], list[Any]] = {}
+    for model, pk in records:
+        by_model.setdefault(model, []).append(pk)
+    for model, pks in by_model.items():
+        content_type = ContentType.objects.get_for_model(model)
+        for name in ("TimelineEntry", "StageChange"):
+            kit_model(model._meta.app_label, name)._base_manager.filter(
+                record_type=content_type, record_id__in=pks
+            ).delete()
+
+
+def _log_entries_delete(rows: Sequence[RowKey]) -> None:
+    by_model: dict[type[models.Model], list[str]] = {}
+    for model, pk in rows:
+        by_model.setdefault(model, []).append(str(pk))
+    for model, ids in by_model.items():
+        content_type = ContentType.objects.get_for_model(model, for_concrete_model=False)
+        LogEntry.objects.filter(content_type=content_type, object_id__in=ids).delete()
+
+
+def _timeline_references_redact(model: type[models.Model], pk: Any, *, names: set[str]) -> None:
+    """Replace the erased record's names in the timeline values of relations to its model
+    (a contact's "company" changes naming an erased company)."""
+    if not names:
+        return
+    label = erased_record_label(model, pk)
+    for relation in model._meta.related_objects:
+        holder = relation.related_model
+        if not (
+            isinstance(holder, type)
+            and issubclass(holder, Record)
+            and (relation.field.many_to_one or relation.field.one_to_one)
+            and app_has_kit(holder._meta.app_label)
+        ):
+            continue
+        entries = kit_model(holder._meta.app_label, "TimelineEntry")._base_manager.filter(
+            record_type=ContentType.objects.get_for_model(holder), field=relation.field.name
+        )
+        entries.filter(old_value__in=names).update(old_value=label)
+        entries.filter(new_value__in=names).update(new_value=label)
+
+
+def _change_messages_redact(model: type[models.Model], pk: Any, *, names: set[str]) -> None:
+    """Replace the erased record's names, as whole words, in the admin's change messages
+    (a company's log saying "Added contact “Jane Doe”"): a short name may also replace the
+    same word meaning something else, which an erasure accepts."""
+    if not names:
+        return
+    label = erased_record_label(model, pk)
+    # Change messages are JSON that Django writes with non-ASCII characters escaped.
+    spellings = sorted({*names, *(json.dumps(name)[1:-1] for name in names)}, key=len)
+    pattern = re.compile(
+        "|".join(rf"(?<!\w){re.escape(name)}(?!\w)" for name in reversed(spellings))
+    )
+    mentions = Q()
+    for spelling in spellings:
+        mentions |= Q(change_message__contains=spelling)
+    for entry in LogEntry.objects.filter(mentions):
+        entry.change_message = _change_message_redact(entry.change_message, pattern, label)
+        entry.save(update_fields=["change_message"])
+
+
+def _change_message_redact(message: str, pattern: re.Pattern[str], label: str) -> str:
+    try:
+        parsed = json.loads(message)
+    except ValueError:
+        return pattern.sub(label, message)
+
+    def redact(value: Any) -> Any:
+        if isinstance(value, str):
+            return pattern.sub(label, value)
+        if isinstance(value, list):
+            return [redact(item) for item in value]
+        if isinstance(value, dict):
+            return {key: redact(item) for key, item in value.items()}
+        return value
+
+    # Django's own form (see LogEntry.get_change_message), so the admin still reads it.
+    return json.dumps(redact(parsed))
+
+
+def _erasure_log(
+    model: type[models.Model], pk: Any, *, actor: Any, attached: Counter[type[models.Model]]
+) -> None:
+    """The nameless trace of an erasure in the admin's log: who erased which id, when, and
+    how many attached rows went with it."""
+    went = [rows_counted(model=row_model, count=count) for row_model, count in attached.items()]
+    message = "Erased permanently, with its timeline, stage history and admin log."
+    if went:
+        message += f" Attached rows erased with it: {', '.join(went)}."
+    LogEntry.objects.create(
+        user_id=actor.pk,
+        content_type=ContentType.objects.get_for_model(model, for_concrete_model=False),
+        object_id=str(pk),
+        object_repr=erased_record_label(model, pk),
+        action_flag=DELETION,
+        change_message=message,
+    )
