@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import connections
 
 from crm import defaults, models
 from crm.factories import CompanyFactory, DealFactory, TaskFactory
@@ -57,6 +58,10 @@ def browser_page():
             yield page
         finally:
             browser.close()
+            # The test's ORM calls, made beside Playwright's event loop, leave a second
+            # database connection open; on PostgreSQL it kept the test database from being
+            # dropped at the end of the run ("accessed by other users"). Close it here.
+            connections.close_all()
 
 
 @pytest.fixture
