@@ -12,6 +12,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED = 0, 1, 2
+# What ``factory tenant upgrade`` did to each tenant, as its closing line names it.
+UPGRADE_RESULTS = {
+    "deployed": "Upgraded and deployed",
+    "preview": "Upgraded into preview",
+    "current": "Already on the current kit",
+    "failed": "Not upgraded",
+}
 
 
 def register(subparsers: Any) -> None:
@@ -53,6 +60,20 @@ def register(subparsers: Any) -> None:
     apikey.add_argument("--name", help="What uses the key (create).")
     apikey.add_argument("--revoke", metavar="PREFIX", help="Revoke the key with this prefix.")
     apikey.set_defaults(handler=tenant_apikey_command)
+
+    upgrade = actions.add_parser(
+        "upgrade",
+        help="Rebuild tenants' live releases with the factory's current compiler and kit, "
+        "and deploy them.",
+    )
+    upgrade.add_argument("slugs", nargs="*", metavar="SLUG", help="The tenants to upgrade.")
+    upgrade.add_argument("--all", action="store_true", help="Every tenant with a live release.")
+    upgrade.add_argument(
+        "--no-deploy",
+        action="store_true",
+        help="Build and check the new releases into preview; deploy them later.",
+    )
+    upgrade.set_defaults(handler=tenant_upgrade_command)
 
     apply = subparsers.add_parser(
         "apply", help="Build a new release of a tenant from a spec file, into preview."
@@ -234,6 +255,112 @@ def tenant_releases_command(options: dict, stdout: TextIO, stderr: TextIO) -> in
             + (f"  deployed {release.deployed_at:%Y-%m-%d %H:%M}" if release.deployed_at else "")
         )
     return EXIT_OK
+
+
+def _tenants_to_upgrade(options: dict) -> list[Any]:
+    """The tenants named (each with a live release), or every tenant with one (--all)."""
+    from factory.tenants.selectors import release_live, tenants_list
+    from factory.tenants.services import TenantRefused
+
+    slugs = list(dict.fromkeys(options["slugs"]))
+    if slugs and options["all"]:
+        raise TenantRefused("Name the tenants to upgrade or give --all, not both.")
+    if options["all"]:
+        return [tenant for tenant in tenants_list() if release_live(tenant=tenant) is not None]
+    if not slugs:
+        raise TenantRefused(
+            "Name the tenants to upgrade, or give --all to upgrade every tenant with a live "
+            "release."
+        )
+    tenants = [_tenant_or_refuse(slug) for slug in slugs]
+    idle = [tenant.slug for tenant in tenants if release_live(tenant=tenant) is None]
+    if idle:
+        raise TenantRefused(
+            f"{', '.join(idle)} {'has' if len(idle) == 1 else 'have'} no live release, so "
+            f"there is nothing to upgrade; leave {'it' if len(idle) == 1 else 'them'} out or "
+            "deploy a release first. Nothing was changed."
+        )
+    return tenants
+
+
+def _standing(tenant: Any) -> str:
+    """Where a tenant stands after an upgrade stopped by an error."""
+    from factory.tenants.selectors import release_live, release_preview
+
+    live, preview = release_live(tenant=tenant), release_preview(tenant=tenant)
+    sentence = f"Release {live.number} stays live." if live else "No release is live."
+    if preview is not None:
+        sentence += (
+            f" Release {preview.number} waits in preview: once the cause is fixed, deploy it "
+            f"with `factory deploy {tenant.slug}` or run the upgrade again."
+        )
+    return sentence
+
+
+def _print_upgrade(stdout: TextIO, stderr: TextIO, outcome: Any) -> str:
+    """Say what happened to one tenant; return it in a word (a key of ``UPGRADE_RESULTS``)."""
+    slug = outcome.tenant.slug
+    if outcome.up_to_date:
+        stdout.write(
+            f"  {slug} is already on the current kit (release {outcome.live.number}); "
+            "nothing was built."
+        )
+        return "current"
+    release = outcome.build.release
+    new = release.migration_plan.get("new_migrations", [])
+    stdout.write(
+        f"  Built release {release.number} from the spec of release {outcome.live.number}"
+        + (f"; new migrations: {', '.join(new)}." if new else "; no new migration.")
+    )
+    if not outcome.build.ok:
+        stderr.write(
+            f"Release {release.number} of {slug} failed; release {outcome.live.number} stays "
+            f"live, with its data as before.\n{release.error}"
+        )
+        return "failed"
+    if outcome.deploy is None:
+        stdout.write(
+            f"  Release {release.number} is in preview at "
+            f"http://{_host(slug, preview=True)}/; deploy it with `factory deploy {slug}`."
+        )
+        return "preview"
+    return "deployed" if _print_deploy(stdout, stderr, outcome.deploy) == EXIT_OK else "failed"
+
+
+def tenant_upgrade_command(options: dict, stdout: TextIO, stderr: TextIO) -> int:
+    from factory.tenants.services import TenantRefused, tenant_upgrade
+
+    try:
+        tenants = _tenants_to_upgrade(options)
+    except TenantRefused as error:
+        return _refused(stderr, error)
+    if not tenants:
+        stdout.write("No tenant has a live release; nothing to upgrade.")
+        return EXIT_OK
+    results: dict[str, list[str]] = {result: [] for result in UPGRADE_RESULTS}
+    for position, tenant in enumerate(tenants, start=1):
+        stdout.write(f"[{position}/{len(tenants)}] {tenant.slug}")
+        stdout.flush()
+        try:
+            outcome = tenant_upgrade(tenant=tenant, deploy=not options["no_deploy"])
+        except TenantRefused as error:
+            stderr.write(f"{tenant.slug} was not upgraded: {error}")
+            results["failed"].append(tenant.slug)
+            continue
+        except Exception as error:  # one tenant's failure must not stop the others
+            stderr.write(f"{tenant.slug} was not upgraded: {error!r}. {_standing(tenant)}")
+            results["failed"].append(tenant.slug)
+            continue
+        results[_print_upgrade(stdout, stderr, outcome)].append(tenant.slug)
+    stdout.write(
+        "; ".join(
+            f"{UPGRADE_RESULTS[result]}: {', '.join(slugs)}"
+            for result, slugs in results.items()
+            if slugs
+        )
+        + "."
+    )
+    return EXIT_FAILED if results["failed"] else EXIT_OK
 
 
 def _read_password(username: str) -> str:

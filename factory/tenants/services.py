@@ -1,4 +1,5 @@
-"""Writes about tenants: create, memberships and API keys, build, preview, deploy, roll back.
+"""Writes about tenants: create, memberships and API keys, build, preview, deploy, roll back,
+upgrade onto the factory's current compiler and kit.
 
 Every refusal raises ``TenantRefused`` with sentences for the builder, before anything is
 written. Building a release runs the compiler and the sandbox (separate processes) before
@@ -684,6 +685,78 @@ def _after_failed_migrate(
         return True
     run = _restore_release_data(tenant=tenant, release=live, backup=backup)
     return run.ok and _tables_match(snapshot, app_label=tenant.app_label)
+
+
+# --- upgrade onto the current compiler and kit ---------------------------------------------
+
+
+@dataclass
+class UpgradeOutcome:
+    """What ``tenant_upgrade`` did: nothing (``up_to_date``), or a build and maybe a deploy."""
+
+    tenant: Tenant
+    live: TenantRelease
+    up_to_date: bool = False
+    build: BuildOutcome | None = None
+    deploy: DeployOutcome | None = None
+
+
+def release_on_current_kit(*, tenant: Tenant, release: TenantRelease) -> bool:
+    """True when compiling the release's spec today gives exactly its files and migrations.
+
+    The kit's abstract models are inherited, not copied, so a kit change leaves the compiled
+    code as it was: only making the migrations against the release's own history (which
+    compares them with today's models) shows that the tables are behind. A spec that no
+    longer compiles is not current either; the build then says why.
+    """
+    from factory.tenants.building import ReleaseCodeFailed, release_code_make
+
+    spec = AppSpec.model_validate(release.spec)
+    try:
+        code, migrations, _plan = release_code_make(
+            spec=spec,
+            app_label=tenant.app_label,
+            base_spec=spec,
+            base_migration_files=release.migration_files,
+        )
+    except ReleaseCodeFailed:
+        return False
+    return code == release.files and migrations == release.migration_files
+
+
+def tenant_upgrade(*, tenant: Tenant, deploy: bool = True, actor: Any = None) -> UpgradeOutcome:
+    """Bring the tenant's live app onto the factory's current compiler and kit.
+
+    Builds a release from the live release's spec, exactly as ``factory apply`` would (same
+    checks, change classification, migrations against the live release's history), and
+    deploys it (backup, lock, migrate, reload); with ``deploy`` false it stays in preview,
+    with its preview site prepared. When the spec compiles today to the live release's
+    files, nothing is built. A release waiting in preview was built on the live release and
+    is replaced by this one. Refused (``TenantRefused``) when no release is live.
+    """
+    live = release_live(tenant=tenant)
+    if live is None:
+        raise TenantRefused(
+            f"{tenant.slug} has no live release, so there is nothing to upgrade; deploy a "
+            f"release first with `factory deploy {tenant.slug}`."
+        )
+    outcome = UpgradeOutcome(tenant=tenant, live=live)
+    if release_on_current_kit(tenant=tenant, release=live):
+        outcome.up_to_date = True
+        return outcome
+    # The preview site is prepared only for a release that stays in preview: once deployed,
+    # a release is served by the live host and its preview app is no longer loaded.
+    outcome.build = release_build(
+        tenant=tenant,
+        spec=AppSpec.model_validate(live.spec),
+        actor=actor,
+        publish_preview=not deploy,
+    )
+    if outcome.build.ok and deploy:
+        outcome.deploy = release_deploy(
+            tenant=tenant, number=outcome.build.release.number, actor=actor
+        )
+    return outcome
 
 
 # --- rollback ------------------------------------------------------------------------------

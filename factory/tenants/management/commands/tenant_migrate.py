@@ -2,10 +2,12 @@
 
 Started by ``factory.tenants.services`` with FACTORY_TENANT_RELEASES pinning exactly the
 release to migrate, so this process imports that release's code and nothing else of the
-tenant. Steps, in order: optionally drop the app's tables (``--reset``), migrate the app,
-install its role groups and put the tenant's members in them, optionally load a backup
-(``--restore``) or sample rows (``--sample-data``). The last line of output is a JSON
-summary for the parent. Internal: builders use ``factory deploy`` and ``factory rollback``.
+tenant. Steps, in order: optionally drop the app's tables (``--reset``), migrate the app
+with Django's own ``migrate`` (which runs the app's ``post_migrate`` install; the project's
+``migrate`` leaves tenant apps out), install its role groups and put the tenant's members
+in them, optionally load a backup (``--restore``) or sample rows (``--sample-data``). The
+last line of output is a JSON summary for the parent. Internal: builders use ``factory
+deploy``, ``factory tenant upgrade`` and ``factory rollback``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 from django.apps import apps
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.commands import migrate as django_migrate
 
 
 class Command(BaseCommand):
@@ -45,7 +48,10 @@ class Command(BaseCommand):
         summary: dict[str, Any] = {"label": label}
         if options["reset"]:
             summary["dropped"] = backups.app_tables_drop(app_label=label)
-        call_command("migrate", label, interactive=False, verbosity=1, stdout=self.stderr)
+        # Django's own migrate: the project's ``migrate`` leaves tenant apps to this command.
+        call_command(
+            django_migrate.Command(), label, interactive=False, verbosity=1, stdout=self.stderr
+        )
         if app_has_kit(label):
             role_groups_install(app_label=label)
         for membership in Membership.objects.filter(tenant__slug=options["tenant"]):
