@@ -315,7 +315,9 @@ def _print_upgrade(stdout: TextIO, stderr: TextIO, outcome: Any) -> str:
     if not outcome.build.ok:
         stderr.write(
             f"Release {release.number} of {slug} failed; release {outcome.live.number} stays "
-            f"live, with its data as before.\n{release.error}"
+            "live, with its data as before."
+            + (f" {outcome.build.preview_note}" if outcome.build.preview_note else "")
+            + f"\n{release.error}"
         )
         return "failed"
     if outcome.deploy is None:
@@ -478,8 +480,9 @@ def apply_command(options: dict, stdout: TextIO, stderr: TextIO) -> int:
             f"Release {release.number} of {tenant.slug} passed its checks, but its preview "
             "could not be prepared, so it is kept as failed and cannot be deployed. "
             + (f"Release {live.number} stays live" if live else "No release is live")
-            + ", with its data as before. Apply the spec again once the reason below is "
-            f"fixed.\n{release.error}"
+            + ", with its data as before. "
+            + (f"{outcome.preview_note} " if outcome.preview_note else "")
+            + f"Apply the spec again once the reason below is fixed.\n{release.error}"
         )
         return EXIT_FAILED
     if not outcome.ok:

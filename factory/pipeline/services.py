@@ -987,8 +987,9 @@ def change_request_release(*, change_request_id: int) -> list[Step]:
         change_request_fail(
             change_request_id=change_request_id,
             message=f"The app built from the spec {what} (release {release.number} is kept as "
-            f"failed, with its report). {_untouched_words(change_request)}\n"
-            f"{release.error[-2000:]}",
+            f"failed, with its report). {_untouched_words(change_request)}"
+            + (f" {outcome.preview_note}" if outcome.preview_note else "")
+            + f"\n{release.error[-2000:]}",
         )
         return []
     _release_apply(change_request_id, release)

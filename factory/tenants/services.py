@@ -22,7 +22,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Mapping
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,7 @@ from crm.kit.roles import ROLE_ADMIN, ROLE_MEMBER, ROLE_READ_ONLY, role_group_na
 from factory.spec.models import AppSpec
 from factory.tenants import backups
 from factory.tenants.auth import api_key_generate
-from factory.tenants.building import database_url_of, release_builder
+from factory.tenants.building import ReleaseArtifacts, database_url_of, release_builder
 from factory.tenants.locks import DeployLockBusy, build_lock, build_running, deploy_lock
 from factory.tenants.models import (
     Membership,
@@ -74,6 +74,7 @@ MIGRATE_TIMEOUT = 900
 INTERRUPTED_BUILD = (
     "Interrupted: the worker or command building this release stopped before the build finished"
 )
+BUILD_INTERRUPTED = "Interrupted: the build was stopped before it finished."
 OUTPUT_TAIL_LINES = 30
 # The kit's role group each membership role joins in the tenant's app.
 ROLE_GROUPS = {
@@ -335,6 +336,8 @@ class BuildOutcome:
     release: TenantRelease
     plan_text: str = ""
     preview_published: bool = False
+    # When the preview could not be prepared: what became of the release already in preview.
+    preview_note: str = ""
 
     @property
     def ok(self) -> bool:
@@ -451,7 +454,11 @@ def release_build(
     changes that were not confirmed. A release whose checks fail is kept as ``failed`` with
     its report. With ``publish_preview`` the preview app's tables are rebuilt with sample
     data and the processes reload, so the preview host serves it; a release whose preview
-    could not be prepared is kept as ``failed`` too (the live release is never touched).
+    could not be prepared is kept as ``failed`` too (the live release is never touched). The
+    release already in preview retires only once the new one is in preview: until then it
+    stays deployable, and it stays in preview when the new one fails
+    (``release_preview_publish``). A build stopped by an exception, Ctrl-C or SystemExit
+    marks its release failed and lets the exception through.
     """
     from factory.spec.validation import SpecInvalid, validate_app_spec
 
@@ -476,51 +483,95 @@ def release_build(
     # release building and unlocked, for the next build to settle.
     with ExitStack() as building:
         release = _release_reserve(tenant=tenant, base=base, spec=spec, actor=actor, hold=building)
+        outcome = BuildOutcome(release=release, plan_text=plan_text)
         try:
-            artifacts = release_builder()(
-                spec=spec,
-                slug=tenant.slug,
-                base_spec=AppSpec.model_validate(base.spec) if base else None,
-                base_migration_files=base.migration_files if base else {},
-                fill_values=fill_values,
-                with_preview=publish_preview,
-            )
-        except EvolutionRefused as error:
-            release.delete()  # a refusal leaves nothing behind
-            raise TenantRefused(*error.problems, "Nothing was changed.") from None
-        except Exception as error:
-            TenantRelease.objects.filter(pk=release.pk).update(
-                status=ReleaseStatus.FAILED, error=f"The build stopped: {error!r}"
-            )
-            raise
-        with transaction.atomic():
-            Tenant.objects.select_for_update().filter(pk=tenant.pk).first()
-            if artifacts.ok:
-                tenant.releases.filter(status=ReleaseStatus.PREVIEW).update(
-                    status=ReleaseStatus.RETIRED
+            try:
+                artifacts = release_builder()(
+                    spec=spec,
+                    slug=tenant.slug,
+                    base_spec=AppSpec.model_validate(base.spec) if base else None,
+                    base_migration_files=base.migration_files if base else {},
+                    fill_values=fill_values,
+                    with_preview=publish_preview,
                 )
-            release.status = ReleaseStatus.PREVIEW if artifacts.ok else ReleaseStatus.FAILED
-            release.files = artifacts.files
-            release.migration_files = artifacts.migration_files
-            release.preview_files = artifacts.preview_files
-            release.code_digest = package_digest({**artifacts.files, **artifacts.migration_files})
-            release.preview_digest = (
-                package_digest(artifacts.preview_files) if artifacts.preview_files else ""
+            except EvolutionRefused as error:
+                release.delete()  # a refusal leaves nothing behind
+                raise TenantRefused(*error.problems, "Nothing was changed.") from None
+            _release_artifacts_save(
+                release=release,
+                artifacts=artifacts,
+                plan=plan,
+                confirmed_destructive=bool(destructive),
             )
-            release.migration_plan = {
-                **plan,
-                **artifacts.migration_plan,
-                "confirmed_destructive": bool(destructive),
-            }
-            release.check_report = artifacts.check_report
-            release.error = artifacts.error
-            release.save()
-    outcome = BuildOutcome(release=release, plan_text=plan_text)
-    if release.status == ReleaseStatus.PREVIEW and publish_preview and release.preview_files:
-        outcome.preview_published = release_preview_publish(release=release)
-        if not outcome.preview_published:
-            release.refresh_from_db(fields=["status", "error"])
+            if artifacts.ok and publish_preview and release.preview_files:
+                outcome.preview_published, outcome.preview_note = release_preview_publish(
+                    release=release
+                )
+            elif artifacts.ok:
+                _release_into_preview(release=release)
+        except TenantRefused:
+            raise
+        except Exception as error:
+            _release_fail(release=release, error=f"The build stopped: {error!r}")
+            raise
+        except BaseException:
+            # Ctrl-C or SystemExit: say so at once rather than leave the release building
+            # until the next build settles it. The interruption goes on up whatever happens
+            # here; if the database fails now, the next build settles the release.
+            with suppress(Exception):
+                _release_fail(release=release, error=BUILD_INTERRUPTED)
+            raise
     return outcome
+
+
+@transaction.atomic
+def _release_artifacts_save(
+    *,
+    release: TenantRelease,
+    artifacts: ReleaseArtifacts,
+    plan: Mapping[str, Any],
+    confirmed_destructive: bool,
+) -> None:
+    """Store what the build made; a release that failed its checks gets its final status.
+
+    One that passed stays ``building`` (under its build lock) until it goes into preview:
+    the preview subprocess reads its files from the database, so they are committed first.
+    """
+    release.status = ReleaseStatus.BUILDING if artifacts.ok else ReleaseStatus.FAILED
+    release.files = artifacts.files
+    release.migration_files = artifacts.migration_files
+    release.preview_files = artifacts.preview_files
+    release.code_digest = package_digest({**artifacts.files, **artifacts.migration_files})
+    release.preview_digest = (
+        package_digest(artifacts.preview_files) if artifacts.preview_files else ""
+    )
+    release.migration_plan = {
+        **plan,
+        **artifacts.migration_plan,
+        "confirmed_destructive": confirmed_destructive,
+    }
+    release.check_report = artifacts.check_report
+    release.error = artifacts.error
+    release.save()
+
+
+@transaction.atomic
+def _release_into_preview(*, release: TenantRelease) -> None:
+    """The switch: the release goes into preview and the one that was there retires."""
+    Tenant.objects.select_for_update().filter(pk=release.tenant_id).first()
+    release.tenant.releases.filter(status=ReleaseStatus.PREVIEW).exclude(pk=release.pk).update(
+        status=ReleaseStatus.RETIRED
+    )
+    release.status = ReleaseStatus.PREVIEW
+    release.save(update_fields=["status"])
+
+
+def _release_fail(*, release: TenantRelease, error: str) -> None:
+    """Mark failed a release whose build has not written its final status yet."""
+    if TenantRelease.objects.filter(pk=release.pk, status=ReleaseStatus.BUILDING).update(
+        status=ReleaseStatus.FAILED, error=error
+    ):
+        release.status, release.error = ReleaseStatus.FAILED, error
 
 
 def tenant_provision(
@@ -541,34 +592,85 @@ def tenant_provision(
     return tenant, outcome
 
 
-def release_preview_publish(*, release: TenantRelease, sample_rows: int = 5) -> bool:
-    """Rebuild the preview app's tables (never the live ones) with sample data and reload.
+def release_preview_publish(*, release: TenantRelease, sample_rows: int = 5) -> tuple[bool, str]:
+    """Prepare the preview site of a release that passed its checks, then put it in preview.
 
-    When that fails the release is marked failed with the reason: a release in preview must
-    be served by the preview host, and a half-rebuilt preview is not.
+    The preview app's tables (never the live ones) are rebuilt with sample data under the
+    deploy lock; only once that worked does the release go into preview, retiring the one
+    that was there, and the processes reload. When it fails the release is marked failed
+    with the reason (a release in preview must be served by the preview host) and the
+    release already in preview stays there, its preview site prepared again (the failed
+    attempt dropped its tables). Returns (published, a sentence on the release that stays
+    in preview, or "").
     """
     tenant = release.tenant
     label = tenant.preview_app_label
     try:
         with deploy_lock():
+            # Read under the lock, as deploys switch statuses under it too.
+            staying = release_preview(tenant=tenant)
             tenant_state_write(app_label=label, release_id=release.id, mode=MODE_MAINTENANCE)
             run = _tenant_migrate(
                 tenant=tenant, label=label, release=release, reset=True, sample_data=sample_rows
             )
+            if not run.ok:
+                error = f"The preview could not be prepared:\n{run.output}"
+                _release_fail(release=release, error=error)
+                note, restore_output = _preview_site_restore(
+                    release=staying, sample_rows=sample_rows
+                )
+                if staying is not None and restore_output:
+                    release.error = (
+                        f"{error}\nThe preview site of release {staying.number} could not be "
+                        f"prepared again:\n{restore_output}"
+                    )
+                    release.save(update_fields=["error"])
+                return False, note
+            tenant_state_write(app_label=label, release_id=release.id, mode=MODE_STRICT)
+            _release_into_preview(release=release)
     except DeployLockBusy as busy:
-        TenantRelease.objects.filter(pk=release.pk).update(
-            status=ReleaseStatus.FAILED, error=f"The preview could not be prepared: {busy}"
+        _release_fail(release=release, error=f"The preview could not be prepared: {busy}")
+        staying = release_preview(tenant=tenant)
+        return False, (
+            f"Release {staying.number} stays in preview, with its preview site as it was."
+            if staying
+            else ""
         )
-        return False
-    if not run.ok:
-        TenantRelease.objects.filter(pk=release.pk).update(
-            status=ReleaseStatus.FAILED,
-            error=f"The preview could not be prepared:\n{run.output}",
-        )
-        return False
-    tenant_state_write(app_label=label, release_id=release.id, mode=MODE_STRICT)
     processes_reload()
-    return True
+    return True, ""
+
+
+def _preview_site_restore(*, release: TenantRelease | None, sample_rows: int) -> tuple[str, str]:
+    """Prepare again the preview site of the release that stays in preview (the preview
+    tables are one set, and a failed preparation of another release dropped them). Returns a
+    sentence saying so, and the subprocess's output when that failed too. Called under the
+    deploy lock.
+
+    No reload: the processes already run this release's preview code (the releases in
+    preview did not change), and the state file written back lets them serve it again.
+    """
+    if release is None:
+        return "", ""
+    if not release.preview_files:
+        return f"Release {release.number} stays in preview (it has no preview site).", ""
+    tenant = release.tenant
+    label = tenant.preview_app_label
+    run = _tenant_migrate(
+        tenant=tenant, label=label, release=release, reset=True, sample_data=sample_rows
+    )
+    if not run.ok:
+        # The state file still names the failed release, so the preview host keeps answering
+        # 503 rather than serving this release's code on broken tables.
+        return (
+            f"Release {release.number} stays in preview and can be deployed, but its preview "
+            "site could not be prepared again (see below): the preview host answers 503 until "
+            "a spec is applied again."
+        ), run.output
+    tenant_state_write(app_label=label, release_id=release.id, mode=MODE_STRICT)
+    return (
+        f"Release {release.number} stays in preview; its preview site was prepared again, "
+        "with new sample data."
+    ), ""
 
 
 # --- deploy --------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ selected with FACTORY_RELEASE_BUILDER=tests.tenants.builders.unchecked_release_b
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from factory.spec.models import AppSpec
@@ -44,4 +45,33 @@ def unchecked_release_build(
             spec=spec, app_label=preview_app_label(slug), base_spec=None, base_migration_files={}
         )
         artifacts.preview_files = {**preview_code, **preview_migrations}
+    return artifacts
+
+
+BROKEN_PREVIEW_MIGRATION = """from django.db import migrations
+
+
+def fail(apps, schema_editor):
+    raise RuntimeError("the preview migration fails, as this test wants")
+
+
+class Migration(migrations.Migration):
+    dependencies = [({label!r}, {last!r})]
+    operations = [migrations.RunPython(fail)]
+"""
+
+
+def preview_breaking_release_build(*, spec: AppSpec, slug: str, **kwargs: Any) -> ReleaseArtifacts:
+    """``unchecked_release_build``, whose preview package gets a migration that fails (after
+    the preview tables were dropped and rebuilt) when the spec is named "Broken preview"."""
+    artifacts = unchecked_release_build(spec=spec, slug=slug, **kwargs)
+    if spec.name == "Broken preview" and artifacts.preview_files:
+        last = max(
+            Path(path).stem
+            for path in artifacts.preview_files
+            if path.startswith("migrations/0") and path.endswith(".py")
+        )
+        artifacts.preview_files["migrations/9999_broken.py"] = BROKEN_PREVIEW_MIGRATION.format(
+            label=preview_app_label(slug), last=last
+        )
     return artifacts
