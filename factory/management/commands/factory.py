@@ -11,8 +11,25 @@ import sys
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.migrations.executor import MigrationExecutor
 
 from factory.cli import SUBCOMMAND_MODULES
+
+# Subcommands that need no migrated database: spec and compile work on files only, and
+# demo migrates the database itself. Every other one reads or writes the database.
+DATABASE_FREE_SUBCOMMANDS = {"spec", "compile", "demo"}
+EXIT_REFUSED = 2
+
+
+def project_migrations_unapplied() -> list[str]:
+    """The project's migrations not yet applied (tenant apps aside: deploys migrate them)."""
+    from factory.tenants.management.commands.migrate import loaded_tenant_apps
+
+    executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
+    tenant_labels = set(loaded_tenant_apps())
+    targets = [node for node in executor.loader.graph.leaf_nodes() if node[0] not in tenant_labels]
+    return [f"{m.app_label}.{m.name}" for m, _backwards in executor.migration_plan(targets)]
 
 
 class Command(BaseCommand):
@@ -30,6 +47,16 @@ class Command(BaseCommand):
             module.register(subparsers)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["subcommand"] not in DATABASE_FREE_SUBCOMMANDS:
+            unapplied = project_migrations_unapplied()
+            if unapplied:
+                # Said plainly here rather than as a "no such table" traceback later.
+                self.stderr.write(
+                    f"The database is not ready for the factory: {len(unapplied)} migrations "
+                    f"are not applied yet (the first is {unapplied[0]}). Run "
+                    "`python manage.py migrate`, then this command again."
+                )
+                sys.exit(EXIT_REFUSED)
         exit_code = options["handler"](options, self.stdout, self.stderr)
         if exit_code:
             sys.exit(exit_code)
