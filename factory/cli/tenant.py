@@ -257,32 +257,6 @@ def tenant_releases_command(options: dict, stdout: TextIO, stderr: TextIO) -> in
     return EXIT_OK
 
 
-def _tenants_to_upgrade(options: dict) -> list[Any]:
-    """The tenants named (each with a live release), or every tenant with one (--all)."""
-    from factory.tenants.selectors import release_live, tenants_list
-    from factory.tenants.services import TenantRefused
-
-    slugs = list(dict.fromkeys(options["slugs"]))
-    if slugs and options["all"]:
-        raise TenantRefused("Name the tenants to upgrade or give --all, not both.")
-    if options["all"]:
-        return [tenant for tenant in tenants_list() if release_live(tenant=tenant) is not None]
-    if not slugs:
-        raise TenantRefused(
-            "Name the tenants to upgrade, or give --all to upgrade every tenant with a live "
-            "release."
-        )
-    tenants = [_tenant_or_refuse(slug) for slug in slugs]
-    idle = [tenant.slug for tenant in tenants if release_live(tenant=tenant) is None]
-    if idle:
-        raise TenantRefused(
-            f"{', '.join(idle)} {'has' if len(idle) == 1 else 'have'} no live release, so "
-            f"there is nothing to upgrade; leave {'it' if len(idle) == 1 else 'them'} out or "
-            "deploy a release first. Nothing was changed."
-        )
-    return tenants
-
-
 def _standing(tenant: Any) -> str:
     """Where a tenant stands after an upgrade stopped by an error."""
     from factory.tenants.selectors import release_live, release_preview
@@ -330,10 +304,10 @@ def _print_upgrade(stdout: TextIO, stderr: TextIO, outcome: Any) -> str:
 
 
 def tenant_upgrade_command(options: dict, stdout: TextIO, stderr: TextIO) -> int:
-    from factory.tenants.services import TenantRefused, tenant_upgrade
+    from factory.tenants.services import TenantRefused, tenant_upgrade, tenants_for_upgrade
 
     try:
-        tenants = _tenants_to_upgrade(options)
+        tenants = tenants_for_upgrade(slugs=options["slugs"], every=options["all"])
     except TenantRefused as error:
         return _refused(stderr, error)
     if not tenants:

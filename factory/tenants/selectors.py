@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.migrations.executor import MigrationExecutor
 from django.db.models import QuerySet
 
 from factory.tenants.models import (
@@ -105,3 +109,18 @@ def api_key_by_prefix(*, prefix: str) -> TenantApiKey | None:
 
 def api_keys_of(*, tenant: Tenant) -> QuerySet[TenantApiKey]:
     return TenantApiKey.objects.filter(membership__tenant=tenant).select_related("membership__user")
+
+
+def loaded_tenant_apps() -> list[str]:
+    """The labels of the tenant apps this process loaded at start."""
+    return [
+        label for label in getattr(settings, "FACTORY_TENANT_APPS", []) if label in apps.app_configs
+    ]
+
+
+def project_migrations_unapplied() -> list[str]:
+    """The project's migrations not yet applied (tenant apps aside: deploys migrate them)."""
+    executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
+    tenant_labels = set(loaded_tenant_apps())
+    targets = [node for node in executor.loader.graph.leaf_nodes() if node[0] not in tenant_labels]
+    return [f"{m.app_label}.{m.name}" for m, _backwards in executor.migration_plan(targets)]

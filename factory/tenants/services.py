@@ -68,6 +68,8 @@ from factory.tenants.selectors import (
     release_live,
     release_next_number,
     release_preview,
+    tenant_get,
+    tenants_list,
 )
 
 MIGRATE_TIMEOUT = 900
@@ -801,6 +803,38 @@ class UpgradeOutcome:
     up_to_date: bool = False
     build: BuildOutcome | None = None
     deploy: DeployOutcome | None = None
+
+
+def tenants_for_upgrade(*, slugs: list[str], every: bool) -> list[Tenant]:
+    """The tenants named (each must have a live release), or with ``every`` all tenants
+    that have one. Refuses, before anything is built, what cannot be upgraded."""
+    slugs = list(dict.fromkeys(slugs))
+    if slugs and every:
+        raise TenantRefused("Name the tenants to upgrade or give --all, not both.")
+    if every:
+        return [tenant for tenant in tenants_list() if release_live(tenant=tenant) is not None]
+    if not slugs:
+        raise TenantRefused(
+            "Name the tenants to upgrade, or give --all to upgrade every tenant with a live "
+            "release."
+        )
+    tenants = []
+    for slug in slugs:
+        tenant = tenant_get(slug=slug)
+        if tenant is None:
+            raise TenantRefused(
+                f"There is no tenant {slug!r}; `factory tenant list` shows the tenants."
+            )
+        tenants.append(tenant)
+    idle = [tenant.slug for tenant in tenants if release_live(tenant=tenant) is None]
+    if idle:
+        one = len(idle) == 1
+        raise TenantRefused(
+            f"{', '.join(idle)} {'has' if one else 'have'} no live release, so there is "
+            f"nothing to upgrade; leave {'it' if one else 'them'} out or deploy a release "
+            "first. Nothing was changed."
+        )
+    return tenants
 
 
 def release_on_current_kit(*, tenant: Tenant, release: TenantRelease) -> bool:

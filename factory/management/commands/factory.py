@@ -11,8 +11,6 @@ import sys
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.migrations.executor import MigrationExecutor
 
 from factory.cli import SUBCOMMAND_MODULES
 
@@ -20,16 +18,6 @@ from factory.cli import SUBCOMMAND_MODULES
 # demo migrates the database itself. Every other one reads or writes the database.
 DATABASE_FREE_SUBCOMMANDS = {"spec", "compile", "demo"}
 EXIT_REFUSED = 2
-
-
-def project_migrations_unapplied() -> list[str]:
-    """The project's migrations not yet applied (tenant apps aside: deploys migrate them)."""
-    from factory.tenants.management.commands.migrate import loaded_tenant_apps
-
-    executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
-    tenant_labels = set(loaded_tenant_apps())
-    targets = [node for node in executor.loader.graph.leaf_nodes() if node[0] not in tenant_labels]
-    return [f"{m.app_label}.{m.name}" for m, _backwards in executor.migration_plan(targets)]
 
 
 class Command(BaseCommand):
@@ -48,6 +36,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["subcommand"] not in DATABASE_FREE_SUBCOMMANDS:
+            from factory.tenants.selectors import project_migrations_unapplied
+
             unapplied = project_migrations_unapplied()
             if unapplied:
                 # Said plainly here rather than as a "no such table" traceback later.

@@ -30,15 +30,10 @@ from django.core.management.commands import migrate
 from django.db.models.signals import post_migrate
 from django.test.utils import override_settings
 
+from factory.tenants.selectors import loaded_tenant_apps
+
 GENERATED_RECEIVER_MODULE = "defaults"
 GENERATED_RECEIVER = "defaults_install_after_migrate"
-
-
-def loaded_tenant_apps() -> list[str]:
-    """The labels of the tenant apps this process loaded at start."""
-    return [
-        label for label in getattr(settings, "FACTORY_TENANT_APPS", []) if label in apps.app_configs
-    ]
 
 
 @contextmanager
