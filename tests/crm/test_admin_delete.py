@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ast
 import re
-from pathlib import Path
 
 import pytest
 from django.contrib.admin.actions import delete_selected as django_delete_selected
@@ -29,9 +28,9 @@ from crm.kit.current_user import acting_as
 from crm.kit.models import Record, TimelineAction
 from crm.kit.roles import ROLE_MANAGER, ROLE_MEMBER, role_groups_install
 from crm.kit.services import records_archive
-from factory.compiler import compile_app_spec, generated_test_count, write_app_package
-from factory.sandbox import sandbox_check_app
+from factory.compiler import compile_app_spec
 from factory.spec.template import template_app_spec
+from tests.compiler.behaviour import template_app_behaviour_passed
 from tests.crm.test_api_permissions import API, row_counts, snapshot, token_client
 
 pytestmark = pytest.mark.django_db
@@ -537,7 +536,6 @@ def test_the_api_delete_and_the_admin_delete_leave_the_same_archived_record(clie
 # -- Compiled tenant apps -----------------------------------------------------------------
 
 TENANT_LABEL = "t_delete"
-TENANT_BEHAVIOUR = Path(__file__).parents[1] / "compiler" / "scripts" / "admin_delete_behaviour.py"
 TENANT_BEHAVIOUR_TESTS = [
     "AdminDeleteTests.test_a_managers_delete_archives_and_restore_brings_back",
     "AdminDeleteTests.test_a_member_without_the_delete_right_changes_nothing",
@@ -553,6 +551,7 @@ DELETE_HOOKS = {
     "delete_selected",
     "has_delete_permission",
     "get_actions",
+    "log_deletions",
     "save_formset",
 }
 
@@ -617,17 +616,10 @@ def test_a_generated_admin_inherits_the_archiving_delete_of_record_admin():
 def test_a_compiled_tenant_app_archives_on_delete_like_the_base_crm(tmp_path):
     """The same flows, run by the sandbox inside a compiled template app (its own admin
     site, tables and roles), with the app's generated tests."""
-    files = compile_app_spec(spec=template_app_spec(), app_label=TENANT_LABEL)
-    files["tests/test_admin_delete_behaviour.py"] = TENANT_BEHAVIOUR.read_text()
-    app_dir = tmp_path / TENANT_LABEL
-    write_app_package(files=files, out_dir=app_dir)
-
-    report = sandbox_check_app(app_dir=app_dir, app_label=TENANT_LABEL)
-
-    expected = generated_test_count(spec=template_app_spec(), app_label=TENANT_LABEL)
-    expected += len(TENANT_BEHAVIOUR_TESTS)
-    assert report.ok, report.as_text()
-    assert (report.tests.total, report.tests.passed) == (expected, expected)
-    assert sorted(n for n in report.tests.passed_names if n.startswith("AdminDelete")) == (
-        TENANT_BEHAVIOUR_TESTS
+    passed = template_app_behaviour_passed(
+        tmp_path=tmp_path,
+        app_label=TENANT_LABEL,
+        script="admin_delete_behaviour.py",
+        prefix="AdminDelete",
     )
+    assert passed == TENANT_BEHAVIOUR_TESTS

@@ -11,7 +11,6 @@ The last test runs the same flow in a compiled tenant app.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
@@ -41,9 +40,7 @@ from crm.kit.services import (
     records_erase,
     records_move_stage,
 )
-from factory.compiler import compile_app_spec, generated_test_count, write_app_package
-from factory.sandbox import sandbox_check_app
-from factory.spec.template import template_app_spec
+from tests.compiler.behaviour import template_app_behaviour_passed
 from tests.crm.test_api_permissions import row_counts
 
 pytestmark = pytest.mark.django_db
@@ -365,7 +362,6 @@ def test_someone_who_is_not_a_superuser_cannot_erase(client, manager, world):
 # -- Compiled tenant apps -----------------------------------------------------------------
 
 TENANT_LABEL = "t_erase"
-TENANT_BEHAVIOUR = Path(__file__).parents[1] / "compiler" / "scripts" / "erasure_behaviour.py"
 TENANT_BEHAVIOUR_TESTS = [
     "ErasureTests.test_a_live_company_is_refused",
     "ErasureTests.test_a_superuser_erases_an_archived_contact_and_its_traces",
@@ -375,20 +371,10 @@ TENANT_BEHAVIOUR_TESTS = [
 def test_a_compiled_tenant_app_erases_like_the_base_crm(tmp_path):
     """The admin of a compiled template app erases through the same service: its own
     timeline, stage history and admin log rows go, the nameless trace stays."""
-    files = compile_app_spec(spec=template_app_spec(), app_label=TENANT_LABEL)
-    files["tests/test_erasure_behaviour.py"] = TENANT_BEHAVIOUR.read_text()
-    app_dir = tmp_path / TENANT_LABEL
-    write_app_package(files=files, out_dir=app_dir)
-
-    report = sandbox_check_app(app_dir=app_dir, app_label=TENANT_LABEL)
-
-    expected = generated_test_count(spec=template_app_spec(), app_label=TENANT_LABEL)
-    expected += len(TENANT_BEHAVIOUR_TESTS)
-    assert report.ok, report.as_text()
-    assert (report.tests.total, report.tests.passed) == (expected, expected)
-    assert sorted(n for n in report.tests.passed_names if n.startswith("Erasure")) == (
-        TENANT_BEHAVIOUR_TESTS
+    passed = template_app_behaviour_passed(
+        tmp_path=tmp_path, app_label=TENANT_LABEL, script="erasure_behaviour.py", prefix="Erasure"
     )
+    assert passed == TENANT_BEHAVIOUR_TESTS
 
 
 def test_rows_that_protect_a_record_refuse_its_erasure(superuser, world, monkeypatch):
