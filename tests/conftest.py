@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import os
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 
 
 def services_required() -> bool:
@@ -17,6 +19,22 @@ def skip_or_fail(reason: str) -> None:
     if services_required():
         pytest.fail(f"{reason} (FACTORY_REQUIRE_SERVICES=1, so this is a failure)")
     pytest.skip(reason)
+
+
+def command_run(*argv: str) -> tuple[int, str, str]:
+    """Run a management command in this process: (exit code, stdout, stderr)."""
+    out, err = StringIO(), StringIO()
+    try:
+        call_command(*argv, stdout=out, stderr=err)
+        code = 0
+    except SystemExit as exit_:
+        code = int(exit_.code or 0)
+    return code, out.getvalue(), err.getvalue()
+
+
+def factory_run(*argv: str) -> tuple[int, str, str]:
+    """``manage.py factory ARGV`` in this process: (exit code, stdout, stderr)."""
+    return command_run("factory", *argv)
 
 
 @pytest.fixture

@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import io
 import json
 import re
 
 import pytest
 import yaml
-from django.core.management import call_command
 
 from factory.tenants.models import Tenant
+from tests.conftest import command_run as run
 from tests.pipeline import scripts
 from tests.pipeline.stack import PipelineStack
-
-
-def run(*argv):
-    stdout, stderr = io.StringIO(), io.StringIO()
-    try:
-        call_command(*argv, stdout=stdout, stderr=stderr)
-        code = 0
-    except SystemExit as exit_:
-        code = exit_.code
-    return code, stdout.getvalue(), stderr.getvalue()
 
 
 def case_file(folder, name, checks):

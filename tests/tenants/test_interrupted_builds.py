@@ -9,12 +9,10 @@ holds, exactly what a SIGKILLed worker leaves (its lock dies with it)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.core.management import call_command
 
 from factory.spec.io import spec_dump
 from factory.spec.template import template_app_spec
@@ -27,6 +25,7 @@ from factory.tenants.services import (
     release_build,
     releases_interrupted_settle,
 )
+from tests.conftest import factory_run
 
 pytestmark = pytest.mark.django_db
 
@@ -173,16 +172,6 @@ def test_a_build_that_raises_fails_its_release_and_frees_its_lock(monkeypatch) -
 # --- factory apply when the preview cannot be prepared ---------------------------------------
 
 
-def _factory(*argv: str) -> tuple[int, str, str]:
-    out, err = StringIO(), StringIO()
-    try:
-        call_command("factory", *argv, stdout=out, stderr=err)
-        code = 0
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    return code, out.getvalue(), err.getvalue()
-
-
 @pytest.fixture
 def live_tenant(monkeypatch, settings, tmp_path: Path) -> Tenant:
     """acme with release 1 live, a spec file for release 2, and a builder that passes."""
@@ -222,7 +211,7 @@ def test_apply_exits_1_when_the_preview_could_not_be_prepared(
     monkeypatch.setattr(services, "_tenant_migrate", migrate_fails)
     live_before = _live_row(live_tenant)
 
-    code, out, err = _factory("apply", "acme", str(tmp_path / "spec.yaml"))
+    code, out, err = factory_run("apply", "acme", str(tmp_path / "spec.yaml"))
 
     assert code == 1
     assert err == (
@@ -255,7 +244,7 @@ def test_apply_exits_1_when_another_deploy_holds_the_lock(
     live_before = _live_row(live_tenant)
 
     with deploy_lock(timeout=0):
-        code, _out, err = _factory("apply", "acme", str(tmp_path / "spec.yaml"))
+        code, _out, err = factory_run("apply", "acme", str(tmp_path / "spec.yaml"))
 
     busy = (
         "The preview could not be prepared: Another deploy or rollback is running on this "

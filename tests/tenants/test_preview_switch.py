@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.core.management import call_command
 
 from factory.spec.io import spec_dump
 from factory.spec.template import template_app_spec
@@ -26,6 +24,7 @@ from factory.tenants.locks import build_running, deploy_lock
 from factory.tenants.models import ReleaseStatus, Tenant, TenantRelease
 from factory.tenants.runtime.state import state_path
 from factory.tenants.services import MigrateRun, release_build
+from tests.conftest import factory_run
 from tests.tenants.conftest import WEBSITE_FIELD, Response, TenantStack, company_spec
 from tests.tenants.test_stack import _eventually
 
@@ -47,16 +46,6 @@ def _builder(during: Callable[[], None] = lambda: None) -> Any:
         )
 
     return lambda: build
-
-
-def _factory(*argv: str) -> tuple[int, str, str]:
-    out, err = StringIO(), StringIO()
-    try:
-        call_command("factory", *argv, stdout=out, stderr=err)
-        code = 0
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    return code, out.getvalue(), err.getvalue()
 
 
 def _statuses(tenant: Tenant) -> dict[int, str]:
@@ -144,7 +133,7 @@ def test_a_failed_preview_leaves_the_release_in_preview_with_its_site_prepared_a
     _use(monkeypatch, recorder)
     release_2 = in_preview.releases.values().get(number=2)
 
-    code, out, err = _factory("apply", "acme", str(tmp_path / "spec.yaml"))
+    code, out, err = factory_run("apply", "acme", str(tmp_path / "spec.yaml"))
 
     assert code == 1
     assert err == (
@@ -179,7 +168,7 @@ def test_a_preview_that_is_ready_retires_the_one_it_replaces(
     recorder = Recorder()
     _use(monkeypatch, recorder)
 
-    code, out, err = _factory("apply", "acme", str(tmp_path / "spec.yaml"))
+    code, out, err = factory_run("apply", "acme", str(tmp_path / "spec.yaml"))
 
     assert (code, err) == (0, "")
     assert out.endswith(
@@ -204,7 +193,7 @@ def test_a_busy_lock_leaves_the_release_in_preview_untouched(
     state_before = _state("p_acme")
 
     with deploy_lock(timeout=0):
-        code, _out, err = _factory("apply", "acme", str(tmp_path / "spec.yaml"))
+        code, _out, err = factory_run("apply", "acme", str(tmp_path / "spec.yaml"))
 
     busy = (
         "The preview could not be prepared: Another deploy or rollback is running on this "
@@ -227,7 +216,7 @@ def test_when_the_site_of_the_release_in_preview_cannot_be_prepared_again_it_say
     recorder = Recorder(failing={3: SAMPLE_FAILS, 2: "migrate: disk full"})
     _use(monkeypatch, recorder)
 
-    code, _out, err = _factory("apply", "acme", str(tmp_path / "spec.yaml"))
+    code, _out, err = factory_run("apply", "acme", str(tmp_path / "spec.yaml"))
 
     error = (
         f"The preview could not be prepared:\n{SAMPLE_FAILS}\n"

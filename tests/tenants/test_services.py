@@ -4,13 +4,11 @@ rollback) is covered end to end by ``test_stack``."""
 
 from __future__ import annotations
 
-from io import StringIO
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.management import call_command
 
 from factory.spec.models import AppSpec
 from factory.spec.template import template_app_spec
@@ -34,6 +32,7 @@ from factory.tenants.services import (
     rollback_plan,
     tenant_create,
 )
+from tests.conftest import factory_run
 
 pytestmark = pytest.mark.django_db
 
@@ -44,16 +43,6 @@ def _state() -> tuple:
         list(TenantRelease.objects.values_list("tenant__slug", "number", "status")),
         TenantBackup.objects.count(),
     )
-
-
-def _factory(*argv: str) -> tuple[int, str, str]:
-    out, err = StringIO(), StringIO()
-    try:
-        call_command("factory", *argv, stdout=out, stderr=err)
-        code = 0
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.mark.parametrize(
@@ -75,7 +64,7 @@ def test_tenant_create_refuses_and_changes_nothing(slug: str, name: str, message
 
 def test_the_create_command_refuses_a_bad_slug_before_building(monkeypatch) -> None:
     monkeypatch.setattr(services, "release_builder", lambda: pytest.fail("built anyway"))
-    code, _out, err = _factory("tenant", "create", "Not-OK", "--name", "X")
+    code, _out, err = factory_run("tenant", "create", "Not-OK", "--name", "X")
     assert code == 2
     assert "The slug 'Not-OK' is not valid" in err
     assert _state() == ([], [], 0)
@@ -94,7 +83,7 @@ def test_tenant_create_clones_the_template_spec_into_release_one(monkeypatch) ->
 
     monkeypatch.setattr(services, "release_builder", lambda: builder)
     monkeypatch.setattr(services, "release_deploy", deploy)
-    code, out, err = _factory("tenant", "create", "acme", "--name", "Acme Recruiting")
+    code, out, err = factory_run("tenant", "create", "acme", "--name", "Acme Recruiting")
     assert code == 0, err
     assert seen["spec"] == template_app_spec()
     assert (seen["slug"], seen["base_spec"], seen["with_preview"]) == ("acme", None, False)
@@ -239,7 +228,7 @@ def test_a_first_build_that_fails_its_checks_keeps_the_tenant_and_says_what_next
 
     monkeypatch.setattr(services, "release_builder", lambda: builder)
     monkeypatch.setattr(services, "release_deploy", lambda **_: pytest.fail("deployed anyway"))
-    code, out, err = _factory("tenant", "create", "acme", "--name", "Acme Recruiting")
+    code, out, err = factory_run("tenant", "create", "acme", "--name", "Acme Recruiting")
     assert code == 1
     assert out.splitlines()[0] == "Created tenant acme; its release 1 was compiled from the spec."
     release = TenantRelease.objects.get()
